@@ -1,0 +1,26 @@
+// The registry of Keel's error codes. Every code is stable (tools and docs refer to it) and
+// documented in docs/errors.md; a test keeps the two in step.
+
+export const ERROR_CODES = {
+  KEEL_ERR_USAGE: 'A command-line option or argument is wrong.',
+  KEEL_ERR_TESTDIR_NOT_FOUND: 'The test directory given to keel test does not exist.',
+  KEEL_ERR_TEST_NOT_FOUND: 'A test named on the command line or in --fromfile matches no test file.',
+  KEEL_ERR_FROMFILE: 'A file named by --fromfile or --matchfile cannot be read.',
+  KEEL_ERR_BAD_PATTERN: 'A -m/-i pattern or --shard value cannot be understood.',
+  KEEL_ERR_CONFIG_INVALID: 'The configuration has errors; each is listed with the path of its field.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class KeelError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'KeelError';
+  }
+}
+
+export function isKeelError(err: unknown): err is KeelError {
+  return err instanceof KeelError;
+}

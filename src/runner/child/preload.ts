@@ -1,0 +1,15 @@
+// Loaded with --import into every test process before the test file: opens the results channel,
+// starts listening for node:test's events, and makes sure an early exit (process.exit(), a
+// top-level throw) still sends an end.
+import { send } from './channel.js';
+import { childState, finish } from './child-state.js';
+import { captureTestEvents } from './test-events.js';
+
+send({ t: 'hello', pid: process.pid, node: process.version });
+captureTestEvents();
+
+process.on('exit', () => {
+  // A file that never declared a test ran to its end with no tests; one that did and is exiting
+  // before the root test's plan was cut short.
+  finish(!childState.testsStarted);
+});

@@ -1,0 +1,54 @@
+// What one run of one test file came to, as the runner reports it.
+import type { TestOutcome } from '../results/model.js';
+
+/** The state of a test file after one run, in regrtest's words. */
+export type FileState =
+  | 'passed'
+  | 'failed'
+  | 'env changed'
+  | 'skipped'
+  | 'resource denied'
+  | 'no tests ran'
+  | 'timed out'
+  | 'crashed'
+  | 'worker bug'
+  | 'interrupted';
+
+/** States that count as a failure of the file and make it a candidate for a re-run. */
+export const FAILING_STATES: ReadonlySet<FileState> = new Set(['failed', 'timed out', 'crashed', 'worker bug']);
+
+export interface TestRecord {
+  /** Name parts from the outermost suite to the test itself. */
+  names: string[];
+  outcome: TestOutcome | 'todo';
+  durationMs: number;
+  message?: string;
+  stack?: string;
+  reason?: string;
+}
+
+export interface FileRun {
+  /** The test's name: its path under the test directory, without extension. */
+  name: string;
+  path: string;
+  state: FileState;
+  /** 1 for the first pass, 2 for the re-run. */
+  attempt: number;
+  durationMs: number;
+  tests: TestRecord[];
+  envChanges: string[];
+  /** Why the file failed as a whole (crash, timeout, worker bug), in one line. */
+  error?: string;
+  /** Stack dump of a timed-out process, or the last output of a crashed one. */
+  dump?: string;
+  /** stdout and stderr of the process, interleaved as they arrived (bounded). */
+  output: string;
+  exitCode: number | null;
+  signal: string | null;
+  /** Tests that had started and not ended when the file stopped. */
+  running: string[];
+}
+
+export function failedTests(run: FileRun): TestRecord[] {
+  return run.tests.filter((t) => t.outcome === 'fail' || t.outcome === 'error');
+}
