@@ -8,6 +8,13 @@ export const ERROR_CODES = {
   KEEL_ERR_FROMFILE: 'A file named by --fromfile or --matchfile cannot be read.',
   KEEL_ERR_BAD_PATTERN: 'A -m/-i pattern or --shard value cannot be understood.',
   KEEL_ERR_CONFIG_INVALID: 'The configuration has errors; each is listed with the path of its field.',
+  KEEL_ERR_CONFIG_LOAD: 'The configuration file cannot be found, read or evaluated.',
+  KEEL_ERR_STORAGE: 'The database cannot be opened, migrated or understood.',
+  KEEL_ERR_PROTOCOL: 'A master/worker frame was malformed, unknown or out of order.',
+  KEEL_ERR_WORKER_AUTH: 'A worker was refused: unknown name, wrong secret or protocol version.',
+  KEEL_ERR_NOT_FOUND: 'An API request named a builder, request, build, step or log that does not exist.',
+  KEEL_ERR_UNAUTHORIZED: 'A write API request came without a valid bearer token.',
+  KEEL_ERR_BAD_REQUEST: 'An API request body or query is invalid.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,281 @@
+// The Storage interface over Kysely: the same queries for SQLite (better-sqlite3, WAL) and
+// PostgreSQL (pg). Only the connection set-up and migrations' column kinds differ by backend.
+import type { Kysely, Selectable } from 'kysely';
+import { chunkText, decodeLogChunk } from './log-chunks.js';
+import type { Backend } from './migrations.js';
+import type {
+  BuilderRecord, BuildQuery, BuildRecord, BuildRequestRecord, EncodedLogChunk, LogLine, LogRecord,
+  NewBuild, NewBuildRequest, StepRecord, Storage, WorkerRecord,
+} from './storage.js';
+import type { BuildRequestsTable, BuildsTable, KeelDatabase, LogsTable, StepsTable } from './schema.js';
+
+const parseJson = <T>(text: string, fallback: T): T => {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+};
+
+function toRequest(row: Selectable<BuildRequestsTable>): BuildRequestRecord {
+  return {
+    id: row.id, builder: row.builder, repository: row.repository, branch: row.branch, revision: row.revision,
+    reason: row.reason, properties: parseJson(row.properties, {}), submittedAt: Number(row.submitted_at),
+    claimedBy: row.claimed_by, claimedAt: row.claimed_at === null ? null : Number(row.claimed_at),
+    completedAt: row.completed_at === null ? null : Number(row.completed_at), result: row.result,
+  };
+}
+
+function toBuild(row: Selectable<BuildsTable>): BuildRecord {
+  return {
+    id: row.id, requestId: row.request_id, builder: row.builder, number: row.number, worker: row.worker,
+    master: row.master, startedAt: Number(row.started_at), finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+    result: row.result, reason: row.reason, properties: parseJson(row.properties, {}),
+  };
+}
+
+function toStep(row: Selectable<StepsTable>): StepRecord {
+  return {
+    id: row.id, buildId: row.build_id, number: row.number, name: row.name,
+    startedAt: row.started_at === null ? null : Number(row.started_at),
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at), result: row.result, reason: row.reason,
+  };
+}
+
+function toLog(row: Selectable<LogsTable>): LogRecord {
+  return { id: row.id, stepId: row.step_id, name: row.name, numLines: row.num_lines, finished: row.finished !== 0 };
+}
+
+/** How many chunks one query of the raw download fetches: bounds memory to a few MB. */
+const RAW_PAGE_CHUNKS = 16;
+
+export class KyselyStorage implements Storage {
+  constructor(readonly db: Kysely<KeelDatabase>, readonly backend: Backend, private readonly onClose?: () => Promise<void>) {}
+
+  async upsertWorker(name: string, info: Record<string, unknown>, connected: boolean, now: number): Promise<void> {
+    await this.db.insertInto('workers')
+      .values({ name, info: JSON.stringify(info), connected: connected ? 1 : 0, last_seen: now })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ info: JSON.stringify(info), connected: connected ? 1 : 0, last_seen: now }))
+      .execute();
+  }
+
+  async setWorkerConnected(name: string, connected: boolean, now: number): Promise<void> {
+    await this.db.updateTable('workers').set({ connected: connected ? 1 : 0, last_seen: now }).where('name', '=', name).execute();
+  }
+
+  async disconnectAllWorkers(): Promise<void> {
+    await this.db.updateTable('workers').set({ connected: 0 }).execute();
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    const rows = await this.db.selectFrom('workers').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, info: parseJson(r.info, {}), connected: r.connected !== 0, lastSeen: r.last_seen === null ? null : Number(r.last_seen) }));
+  }
+
+  async syncBuilders(builders: BuilderRecord[]): Promise<void> {
+    for (const b of builders) {
+      const values = { name: b.name, description: b.description, tags: JSON.stringify(b.tags) };
+      await this.db.insertInto('builders').values(values)
+        .onConflict((oc) => oc.column('name').doUpdateSet({ description: values.description, tags: values.tags }))
+        .execute();
+    }
+  }
+
+  async listBuilders(): Promise<BuilderRecord[]> {
+    const rows = await this.db.selectFrom('builders').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, description: r.description, tags: parseJson(r.tags, []) }));
+  }
+
+  async getBuilder(name: string): Promise<BuilderRecord | undefined> {
+    const r = await this.db.selectFrom('builders').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && { name: r.name, description: r.description, tags: parseJson(r.tags, []) };
+  }
+
+  async addBuildRequest(req: NewBuildRequest): Promise<number> {
+    const row = await this.db.insertInto('build_requests').values({
+      builder: req.builder, repository: req.repository ?? null, branch: req.branch ?? null, revision: req.revision ?? null,
+      reason: req.reason ?? null, properties: JSON.stringify(req.properties ?? {}), submitted_at: req.submittedAt,
+    }).returning('id').executeTakeFirstOrThrow();
+    return row.id;
+  }
+
+  async getBuildRequest(id: number): Promise<BuildRequestRecord | undefined> {
+    const row = await this.db.selectFrom('build_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRequest(row);
+  }
+
+  async listQueuedRequests(builder?: string): Promise<BuildRequestRecord[]> {
+    let q = this.db.selectFrom('build_requests').selectAll().where('completed_at', 'is', null).where('claimed_by', 'is', null);
+    if (builder !== undefined) q = q.where('builder', '=', builder);
+    return (await q.orderBy('id').execute()).map(toRequest);
+  }
+
+  async claimBuildRequest(builders: readonly string[], master: string, now: number): Promise<BuildRequestRecord | undefined> {
+    if (builders.length === 0) return undefined;
+    // Select-then-conditional-update: the `claimed_by is null` guard makes the update the atomic
+    // step, so two masters picking the same row see one win and one update nothing (then retry).
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const candidate = await this.db.selectFrom('build_requests').select('id')
+        .where('completed_at', 'is', null).where('claimed_by', 'is', null).where('builder', 'in', builders)
+        .orderBy('id').limit(1).executeTakeFirst();
+      if (!candidate) return undefined;
+      const res = await this.db.updateTable('build_requests').set({ claimed_by: master, claimed_at: now })
+        .where('id', '=', candidate.id).where('claimed_by', 'is', null).where('completed_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 1) return this.getBuildRequest(candidate.id);
+    }
+    return undefined;
+  }
+
+  async unclaimBuildRequest(id: number): Promise<void> {
+    await this.db.updateTable('build_requests').set({ claimed_by: null, claimed_at: null }).where('id', '=', id).execute();
+  }
+
+  async completeBuildRequest(id: number, result: string, now: number): Promise<void> {
+    await this.db.updateTable('build_requests').set({ completed_at: now, result }).where('id', '=', id).execute();
+  }
+
+  async releaseMaster(master: string, result: string, reason: string, now: number): Promise<number[]> {
+    return this.db.transaction().execute(async (tx) => {
+      const running = await tx.selectFrom('builds').select('id').where('master', '=', master).where('finished_at', 'is', null).execute();
+      const ids = running.map((r) => r.id);
+      if (ids.length > 0) {
+        await tx.updateTable('builds').set({ finished_at: now, result, reason }).where('id', 'in', ids).execute();
+        await tx.updateTable('steps').set({ finished_at: now, result, reason }).where('build_id', 'in', ids).where('finished_at', 'is', null).where('started_at', 'is not', null).execute();
+      }
+      await tx.updateTable('build_requests').set({ claimed_by: null, claimed_at: null })
+        .where('claimed_by', '=', master).where('completed_at', 'is', null).execute();
+      return ids;
+    });
+  }
+
+  async createBuild(build: NewBuild): Promise<BuildRecord> {
+    // The unique (builder, number) constraint settles races between masters: the loser retries.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.transaction().execute(async (tx) => {
+          const max = await tx.selectFrom('builds').select((eb) => eb.fn.max('number').as('n')).where('builder', '=', build.builder).executeTakeFirst();
+          const number = Number(max?.n ?? 0) + 1;
+          const row = await tx.insertInto('builds').values({
+            request_id: build.requestId, builder: build.builder, number, worker: build.worker, master: build.master,
+            started_at: build.startedAt, properties: JSON.stringify(build.properties ?? {}),
+          }).returningAll().executeTakeFirstOrThrow();
+          return toBuild(row);
+        });
+      } catch (err) {
+        if (attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async finishBuild(id: number, result: string, finishedAt: number, reason?: string | null): Promise<void> {
+    await this.db.updateTable('builds').set({ result, finished_at: finishedAt, reason: reason ?? null }).where('id', '=', id).execute();
+  }
+
+  async setBuildProperties(id: number, properties: Record<string, unknown>): Promise<void> {
+    await this.db.updateTable('builds').set({ properties: JSON.stringify(properties) }).where('id', '=', id).execute();
+  }
+
+  async getBuild(id: number): Promise<BuildRecord | undefined> {
+    const row = await this.db.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toBuild(row);
+  }
+
+  async listBuilds(query: BuildQuery): Promise<{ builds: BuildRecord[]; total: number }> {
+    let q = this.db.selectFrom('builds');
+    if (query.builder !== undefined) q = q.where('builder', '=', query.builder);
+    if (query.result !== undefined) q = q.where('result', '=', query.result);
+    const total = await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const rows = await q.selectAll().orderBy('id', 'desc').limit(query.limit ?? 50).offset(query.offset ?? 0).execute();
+    return { builds: rows.map(toBuild), total: Number(total.n) };
+  }
+
+  async listBuildIdsForRequest(requestId: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('builds').select('id').where('request_id', '=', requestId).orderBy('id').execute();
+    return rows.map((r) => r.id);
+  }
+
+  async addStep(buildId: number, number: number, name: string): Promise<StepRecord> {
+    const row = await this.db.insertInto('steps').values({ build_id: buildId, number, name }).returningAll().executeTakeFirstOrThrow();
+    return toStep(row);
+  }
+
+  async startStep(id: number, startedAt: number): Promise<void> {
+    await this.db.updateTable('steps').set({ started_at: startedAt }).where('id', '=', id).execute();
+  }
+
+  async finishStep(id: number, result: string, finishedAt: number, reason?: string | null): Promise<void> {
+    await this.db.updateTable('steps').set({ result, finished_at: finishedAt, reason: reason ?? null }).where('id', '=', id).execute();
+  }
+
+  async listSteps(buildId: number): Promise<StepRecord[]> {
+    return (await this.db.selectFrom('steps').selectAll().where('build_id', '=', buildId).orderBy('number').execute()).map(toStep);
+  }
+
+  async createLog(stepId: number, name: string): Promise<LogRecord> {
+    return toLog(await this.db.insertInto('logs').values({ step_id: stepId, name }).returningAll().executeTakeFirstOrThrow());
+  }
+
+  async listLogs(stepIds: readonly number[]): Promise<LogRecord[]> {
+    if (stepIds.length === 0) return [];
+    return (await this.db.selectFrom('logs').selectAll().where('step_id', 'in', stepIds).orderBy('id').execute()).map(toLog);
+  }
+
+  async getLog(stepId: number, name: string): Promise<LogRecord | undefined> {
+    const row = await this.db.selectFrom('logs').selectAll().where('step_id', '=', stepId).where('name', '=', name).executeTakeFirst();
+    return row && toLog(row);
+  }
+
+  async appendLogChunk(logId: number, chunk: EncodedLogChunk): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.insertInto('log_chunks').values({
+        log_id: logId, first_line: chunk.firstLine, last_line: chunk.lastLine,
+        content: Buffer.from(chunk.content.buffer, chunk.content.byteOffset, chunk.content.byteLength), raw_bytes: chunk.rawBytes,
+      }).execute();
+      await tx.updateTable('logs').set({ num_lines: chunk.lastLine + 1 }).where('id', '=', logId).execute();
+    });
+  }
+
+  async finishLog(logId: number): Promise<void> {
+    await this.db.updateTable('logs').set({ finished: 1 }).where('id', '=', logId).execute();
+  }
+
+  async readLogLines(logId: number, first: number, count: number): Promise<LogLine[]> {
+    if (count <= 0) return [];
+    const last = first + count - 1;
+    // The chunk holding `first` is the last one starting at or before it; the primary key
+    // (log_id, first_line) finds it without touching any other chunk's content.
+    const start = await this.db.selectFrom('log_chunks').select('first_line')
+      .where('log_id', '=', logId).where('first_line', '<=', first)
+      .orderBy('first_line', 'desc').limit(1).executeTakeFirst();
+    const rows = await this.db.selectFrom('log_chunks').select(['first_line', 'content'])
+      .where('log_id', '=', logId).where('first_line', '>=', start?.first_line ?? 0).where('first_line', '<=', last)
+      .orderBy('first_line').execute();
+    const out: LogLine[] = [];
+    for (const row of rows) {
+      for (const line of decodeLogChunk(row.first_line, row.content)) {
+        if (line.n >= first && line.n <= last) out.push(line);
+      }
+    }
+    return out;
+  }
+
+  async *streamLogText(logId: number): AsyncIterable<Buffer> {
+    let next = 0;
+    for (;;) {
+      const rows = await this.db.selectFrom('log_chunks').select(['first_line', 'last_line', 'content'])
+        .where('log_id', '=', logId).where('first_line', '>=', next)
+        .orderBy('first_line').limit(RAW_PAGE_CHUNKS).execute();
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        yield chunkText(row.content);
+        next = row.last_line + 1;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+    await this.onClose?.();
+  }
+}

@@ -1,0 +1,107 @@
+// Schema migrations, in order. Each migration is written once for both backends; the few
+// differences (auto-increment ids, binary columns, big integers) come from `ColumnKinds`.
+import { Migrator } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
+import { KeelError } from '../errors.js';
+
+export type Backend = 'sqlite' | 'postgres';
+
+interface ColumnKinds {
+  id: 'integer' | 'serial';
+  time: 'integer' | 'bigint';
+  bytes: 'blob' | 'bytea';
+}
+
+function kinds(backend: Backend): ColumnKinds {
+  return backend === 'sqlite'
+    ? { id: 'integer', time: 'integer', bytes: 'blob' }
+    : { id: 'serial', time: 'bigint', bytes: 'bytea' };
+}
+
+function initial(backend: Backend): Migration {
+  const k = kinds(backend);
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('workers')
+        .addColumn('id', k.id, (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('info', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('connected', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_seen', k.time)
+        .execute();
+      await db.schema.createTable('builders')
+        .addColumn('id', k.id, (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('description', 'text')
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      await db.schema.createTable('build_requests')
+        .addColumn('id', k.id, (c) => c.primaryKey())
+        .addColumn('builder', 'text', (c) => c.notNull())
+        .addColumn('repository', 'text')
+        .addColumn('branch', 'text')
+        .addColumn('revision', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('properties', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('submitted_at', k.time, (c) => c.notNull())
+        .addColumn('claimed_by', 'text')
+        .addColumn('claimed_at', k.time)
+        .addColumn('completed_at', k.time)
+        .addColumn('result', 'text')
+        .execute();
+      // The queue scan: unclaimed, incomplete requests of some builders, oldest first.
+      await db.schema.createIndex('build_requests_queue').on('build_requests')
+        .columns(['completed_at', 'claimed_by', 'builder', 'id']).execute();
+      await db.schema.createTable('builds')
+        .addColumn('id', k.id, (c) => c.primaryKey())
+        .addColumn('request_id', 'integer', (c) => c.notNull().references('build_requests.id'))
+        .addColumn('builder', 'text', (c) => c.notNull())
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('worker', 'text', (c) => c.notNull())
+        .addColumn('master', 'text', (c) => c.notNull())
+        .addColumn('started_at', k.time, (c) => c.notNull())
+        .addColumn('finished_at', k.time)
+        .addColumn('result', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('properties', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addUniqueConstraint('builds_builder_number', ['builder', 'number'])
+        .execute();
+      await db.schema.createIndex('builds_request').on('builds').column('request_id').execute();
+      await db.schema.createTable('steps')
+        .addColumn('id', k.id, (c) => c.primaryKey())
+        .addColumn('build_id', 'integer', (c) => c.notNull().references('builds.id'))
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('started_at', k.time)
+        .addColumn('finished_at', k.time)
+        .addColumn('result', 'text')
+        .addColumn('reason', 'text')
+        .addUniqueConstraint('steps_build_number', ['build_id', 'number'])
+        .execute();
+      await db.schema.createTable('logs')
+        .addColumn('id', k.id, (c) => c.primaryKey())
+        .addColumn('step_id', 'integer', (c) => c.notNull().references('steps.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('num_lines', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('finished', 'integer', (c) => c.notNull().defaultTo(0))
+        .addUniqueConstraint('logs_step_name', ['step_id', 'name'])
+        .execute();
+      await db.schema.createTable('log_chunks')
+        .addColumn('log_id', 'integer', (c) => c.notNull().references('logs.id'))
+        .addColumn('first_line', 'integer', (c) => c.notNull())
+        .addColumn('last_line', 'integer', (c) => c.notNull())
+        .addColumn('content', k.bytes, (c) => c.notNull())
+        .addColumn('raw_bytes', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('log_chunks_pk', ['log_id', 'first_line'])
+        .execute();
+    },
+  };
+}
+
+/** Brings the database to the newest schema; safe to call on every start and from several masters. */
+export async function migrateToLatest(db: Kysely<unknown>, backend: Backend): Promise<void> {
+  const migrations: Record<string, Migration> = { '0001_initial': initial(backend) };
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw new KeelError('KEEL_ERR_STORAGE', `database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}

@@ -1,0 +1,71 @@
+// Opens a Storage from a database URL (`sqlite:PATH`, `sqlite::memory:` or `postgres://…`) and
+// migrates it to the newest schema. The CLI is its only production caller.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { KeelError } from '../errors.js';
+import { KyselyStorage } from './kysely-storage.js';
+import { migrateToLatest } from './migrations.js';
+import type { KeelDatabase } from './schema.js';
+import type { Storage } from './storage.js';
+
+export interface OpenStorageOptions {
+  /** PostgreSQL only: the schema to use (created if missing), e.g. one per test run. */
+  schema?: string;
+}
+
+const PG_INT8 = 20;
+const PG_NUMERIC = 1700;
+
+export async function openStorage(url: string, options: OpenStorageOptions = {}): Promise<Storage> {
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, options.schema);
+  throw new KeelError('KEEL_ERR_STORAGE', `unknown database URL "${url}": use sqlite:PATH or postgres://…`);
+}
+
+async function openSqlite(path: string): Promise<Storage> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let sqlite: Database.Database;
+  try {
+    sqlite = new Database(path);
+  } catch (err) {
+    throw new KeelError('KEEL_ERR_STORAGE', `cannot open SQLite database ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  // WAL lets the API read while the master writes; NORMAL sync is durable across process crashes,
+  // which is the failure a CI master meets (power loss may lose the last moments, not corrupt).
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<KeelDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  return new KyselyStorage(db, 'sqlite');
+}
+
+async function openPostgres(url: string, schema: string | undefined): Promise<Storage> {
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new KeelError('KEEL_ERR_STORAGE', `invalid PostgreSQL schema name "${schema}"`);
+  }
+  // 64-bit integers (timestamps, counts) come back as numbers: epoch milliseconds fit in 2^53.
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+      if (oid === PG_INT8 || oid === PG_NUMERIC) return (v: string) => Number(v);
+      return pg.types.getTypeParser(oid, format as 'text');
+    }) as typeof pg.types.getTypeParser,
+  };
+  const pool = new pg.Pool({
+    connectionString: url, max: 8, types,
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+  });
+  try {
+    if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (err) {
+    await pool.end();
+    throw new KeelError('KEEL_ERR_STORAGE', `cannot connect to PostgreSQL: ${(err as Error).message}`, { cause: err });
+  }
+  const db = new Kysely<KeelDatabase>({ dialect: new PostgresDialect({ pool }) });
+  await migrateToLatest(db as Kysely<unknown>, 'postgres');
+  return new KyselyStorage(db, 'postgres');
+}

@@ -1,0 +1,91 @@
+// The database schema as Kysely sees it: one interface per table. Both backends (SQLite and
+// PostgreSQL) hold the same columns; timestamps are epoch milliseconds, JSON is stored as text.
+import type { Generated } from 'kysely';
+
+export interface WorkersTable {
+  id: Generated<number>;
+  name: string;
+  /** JSON of the worker's self-description (os, node version, …) sent in its handshake. */
+  info: string;
+  connected: number;
+  last_seen: number | null;
+}
+
+export interface BuildersTable {
+  id: Generated<number>;
+  name: string;
+  description: string | null;
+  /** JSON array of strings. */
+  tags: string;
+}
+
+export interface BuildRequestsTable {
+  id: Generated<number>;
+  builder: string;
+  repository: string | null;
+  branch: string | null;
+  revision: string | null;
+  reason: string | null;
+  /** JSON object of build properties given at submission. */
+  properties: string;
+  submitted_at: number;
+  /** The master that holds the request while a build of it runs; null while queued. */
+  claimed_by: string | null;
+  claimed_at: number | null;
+  completed_at: number | null;
+  result: string | null;
+}
+
+export interface BuildsTable {
+  id: Generated<number>;
+  request_id: number;
+  builder: string;
+  /** Per-builder build number, 1, 2, 3 … */
+  number: number;
+  worker: string;
+  master: string;
+  started_at: number;
+  finished_at: number | null;
+  result: string | null;
+  /** Why the build ended as it did when that is not obvious from its steps (lost worker, stop …). */
+  reason: string | null;
+  properties: string;
+}
+
+export interface StepsTable {
+  id: Generated<number>;
+  build_id: number;
+  number: number;
+  name: string;
+  started_at: number | null;
+  finished_at: number | null;
+  result: string | null;
+  reason: string | null;
+}
+
+export interface LogsTable {
+  id: Generated<number>;
+  step_id: number;
+  name: string;
+  num_lines: Generated<number>;
+  finished: Generated<number>;
+}
+
+export interface LogChunksTable {
+  log_id: number;
+  first_line: number;
+  last_line: number;
+  /** deflate-raw of the chunk's lines; each line is a one-letter stream tag, the text and "\n". */
+  content: Uint8Array;
+  raw_bytes: number;
+}
+
+export interface KeelDatabase {
+  workers: WorkersTable;
+  builders: BuildersTable;
+  build_requests: BuildRequestsTable;
+  builds: BuildsTable;
+  steps: StepsTable;
+  logs: LogsTable;
+  log_chunks: LogChunksTable;
+}

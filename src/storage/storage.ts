@@ -1,0 +1,177 @@
+// The one storage interface the master, the API and later the insight code use. Every backend
+// (SQLite, PostgreSQL) passes the same conformance suite (test/storage/storage-conformance.ts).
+//
+// Lifecycle: open with `openStorage` (which migrates), use, `close()` once. Concurrency: every
+// method may be called concurrently; the ones that must be atomic across masters sharing one
+// PostgreSQL (claiming a request, numbering a build) say so. Errors: a failing query rejects
+// with the driver's error; absent rows come back as `undefined`, never as an error.
+import type { Backend } from './migrations.js';
+
+export type { Backend };
+
+/** A line's stream: o = stdout, e = stderr, h = header (text written by Keel itself). */
+export type LogStream = 'o' | 'e' | 'h';
+
+export interface WorkerRecord {
+  name: string;
+  info: Record<string, unknown>;
+  connected: boolean;
+  lastSeen: number | null;
+}
+
+export interface BuilderRecord {
+  name: string;
+  description: string | null;
+  tags: string[];
+}
+
+export interface NewBuildRequest {
+  builder: string;
+  repository?: string | null;
+  branch?: string | null;
+  revision?: string | null;
+  reason?: string | null;
+  properties?: Record<string, unknown>;
+  submittedAt: number;
+}
+
+export interface BuildRequestRecord {
+  id: number;
+  builder: string;
+  repository: string | null;
+  branch: string | null;
+  revision: string | null;
+  reason: string | null;
+  properties: Record<string, unknown>;
+  submittedAt: number;
+  claimedBy: string | null;
+  claimedAt: number | null;
+  completedAt: number | null;
+  result: string | null;
+}
+
+export interface NewBuild {
+  requestId: number;
+  builder: string;
+  worker: string;
+  master: string;
+  startedAt: number;
+  properties?: Record<string, unknown>;
+}
+
+export interface BuildRecord {
+  id: number;
+  requestId: number;
+  builder: string;
+  number: number;
+  worker: string;
+  master: string;
+  startedAt: number;
+  finishedAt: number | null;
+  /** Lower-case result (`success`, `retry` …), null while the build runs. */
+  result: string | null;
+  reason: string | null;
+  properties: Record<string, unknown>;
+}
+
+export interface BuildQuery {
+  builder?: string;
+  result?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface StepRecord {
+  id: number;
+  buildId: number;
+  number: number;
+  name: string;
+  startedAt: number | null;
+  finishedAt: number | null;
+  result: string | null;
+  reason: string | null;
+}
+
+export interface LogRecord {
+  id: number;
+  stepId: number;
+  name: string;
+  numLines: number;
+  finished: boolean;
+}
+
+export interface LogLine {
+  /** 0-based line number within the log. */
+  n: number;
+  stream: LogStream;
+  text: string;
+}
+
+/** A compressed run of consecutive lines, made by `encodeLogChunk` in log-chunks.ts. */
+export interface EncodedLogChunk {
+  firstLine: number;
+  lastLine: number;
+  content: Uint8Array;
+  rawBytes: number;
+}
+
+export interface Storage {
+  readonly backend: Backend;
+
+  upsertWorker(name: string, info: Record<string, unknown>, connected: boolean, now: number): Promise<void>;
+  setWorkerConnected(name: string, connected: boolean, now: number): Promise<void>;
+  /** Marks every worker disconnected: a starting master has no connections yet. */
+  disconnectAllWorkers(): Promise<void>;
+  listWorkers(): Promise<WorkerRecord[]>;
+
+  /** Makes the builders table match the config (adds, updates; keeps removed ones for history). */
+  syncBuilders(builders: BuilderRecord[]): Promise<void>;
+  listBuilders(): Promise<BuilderRecord[]>;
+  getBuilder(name: string): Promise<BuilderRecord | undefined>;
+
+  addBuildRequest(req: NewBuildRequest): Promise<number>;
+  getBuildRequest(id: number): Promise<BuildRequestRecord | undefined>;
+  /** Unclaimed, incomplete requests, oldest first. */
+  listQueuedRequests(builder?: string): Promise<BuildRequestRecord[]>;
+  /**
+   * Claims the oldest queued request of one of `builders` for `master`. Atomic: when several
+   * masters race for one request, exactly one gets it.
+   */
+  claimBuildRequest(builders: readonly string[], master: string, now: number): Promise<BuildRequestRecord | undefined>;
+  /** Puts a claimed request back in the queue (its build was retried or never started). */
+  unclaimBuildRequest(id: number): Promise<void>;
+  completeBuildRequest(id: number, result: string, now: number): Promise<void>;
+  /**
+   * What a restarting master does first: its unfinished builds end with `result` and `reason`,
+   * and the requests it had claimed go back to the queue. Returns the ids of the builds ended.
+   */
+  releaseMaster(master: string, result: string, reason: string, now: number): Promise<number[]>;
+
+  /** Creates a build with the next number of its builder (atomic across masters). */
+  createBuild(build: NewBuild): Promise<BuildRecord>;
+  finishBuild(id: number, result: string, finishedAt: number, reason?: string | null): Promise<void>;
+  setBuildProperties(id: number, properties: Record<string, unknown>): Promise<void>;
+  getBuild(id: number): Promise<BuildRecord | undefined>;
+  /** Newest first. */
+  listBuilds(query: BuildQuery): Promise<{ builds: BuildRecord[]; total: number }>;
+  listBuildIdsForRequest(requestId: number): Promise<number[]>;
+
+  addStep(buildId: number, number: number, name: string): Promise<StepRecord>;
+  startStep(id: number, startedAt: number): Promise<void>;
+  finishStep(id: number, result: string, finishedAt: number, reason?: string | null): Promise<void>;
+  listSteps(buildId: number): Promise<StepRecord[]>;
+
+  createLog(stepId: number, name: string): Promise<LogRecord>;
+  /** The logs of the given steps, in creation order. */
+  listLogs(stepIds: readonly number[]): Promise<LogRecord[]>;
+  getLog(stepId: number, name: string): Promise<LogRecord | undefined>;
+  /** Appends a chunk; its first line must be the log's current line count. */
+  appendLogChunk(logId: number, chunk: EncodedLogChunk): Promise<void>;
+  finishLog(logId: number): Promise<void>;
+  /** Lines [first, first+count) — only the chunks that hold them are read and decompressed. */
+  readLogLines(logId: number, first: number, count: number): Promise<LogLine[]>;
+  /** The log as plain text (no stream tags), chunk by chunk, never all in memory. */
+  streamLogText(logId: number): AsyncIterable<Buffer>;
+
+  close(): Promise<void>;
+}
