@@ -1,0 +1,173 @@
+// The config's public face and its resolution: `defineConfig` and the step/plugin helpers users
+// import from 'keel', and `resolveConfig`, which validates a loaded config (every problem, with
+// its path) and turns it into the `ResolvedConfig` the master runs on.
+import type { z } from 'zod';
+import { KeelError } from '../errors.js';
+import { configSchema } from './config-schema.js';
+import type {
+  GitStepConfig, KeelConfig, ParsedConfig, ParsedStep, SecretConfig, ShellStepConfig, TestStepConfig,
+} from './config-schema.js';
+
+export type { BuilderConfig, GitStepConfig, KeelConfig, ShellStepConfig, StepConfig, TestStepConfig, WorkerConfig } from './config-schema.js';
+
+/** Identity, for types: `export default defineConfig({ ... })`. */
+export function defineConfig(config: KeelConfig): KeelConfig {
+  return config;
+}
+
+type Helper<T extends { type: string }> = (options: Omit<T, 'type'>) => T;
+
+export const shell: Helper<ShellStepConfig> = (options) => ({ type: 'shell', ...options });
+export const git: Helper<GitStepConfig> = (options) => ({ type: 'git', ...options });
+export const test: Helper<TestStepConfig> = (options) => ({ type: 'test', ...options });
+
+/** One thing wrong with a config, at the path of its field (`builders[2].steps[0].timeout`). */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+export class ConfigInvalidError extends KeelError {
+  constructor(readonly problems: ConfigProblem[], source?: string) {
+    const where = source ? ` in ${source}` : '';
+    const list = problems.map((p) => `  ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n');
+    super('KEEL_ERR_CONFIG_INVALID', `the configuration${where} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${list}`);
+  }
+}
+
+export type ResolvedStep = ParsedStep & { name: string };
+
+export interface ResolvedWorker {
+  name: string;
+  secret: string;
+  maxBuilds: number;
+  tags: string[];
+}
+
+export interface ResolvedBuilder {
+  name: string;
+  description: string | null;
+  tags: string[];
+  workers: string[];
+  env: Record<string, string>;
+  properties: Record<string, unknown>;
+  steps: ResolvedStep[];
+}
+
+export interface ResolvedConfig {
+  title: string;
+  workers: ResolvedWorker[];
+  builders: ResolvedBuilder[];
+  sources: ParsedConfig['sources'];
+  schedulers: ParsedConfig['schedulers'];
+  reporters: ParsedConfig['reporters'];
+  authTokens: string[];
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  if (text === undefined) return typeof value;
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+const ARTICLE: Record<string, string> = { number: 'a number', string: 'a string', boolean: 'a boolean', array: 'an array', object: 'an object', int: 'an integer' };
+
+function problemOf(issue: z.core.$ZodIssue): ConfigProblem {
+  const path = formatPath(issue.path);
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_type':
+      return { path, message: input === undefined ? `required: expected ${ARTICLE[issue.expected] ?? issue.expected}` : `expected ${ARTICLE[issue.expected] ?? issue.expected}, got ${describeValue(input)}` };
+    case 'invalid_value':
+      return { path, message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(input)}` };
+    case 'unrecognized_keys':
+      return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` };
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown[] }).options;
+      if (options) {
+        const got = (input as Record<string, unknown> | undefined)?.['type'];
+        return { path, message: `expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${describeValue(got)}` };
+      }
+      return { path, message: `${issue.message}, got ${describeValue(input)}` };
+    }
+    default:
+      return { path, message: `${issue.message}${input !== undefined && typeof input !== 'object' ? `, got ${describeValue(input)}` : ''}` };
+  }
+}
+
+function defaultStepName(step: ParsedStep): string {
+  if (step.type === 'git') return 'git';
+  const command = typeof step.command === 'string' ? step.command : step.command.join(' ');
+  return command.split(/\s+/)[0] ?? step.type;
+}
+
+/**
+ * Validates and resolves a loaded config. Collects every problem, schema and cross-field
+ * (duplicate names, unknown workers, unset secret variables), before throwing one
+ * ConfigInvalidError listing them all.
+ */
+export function resolveConfig(input: unknown, options: { env?: NodeJS.ProcessEnv; source?: string } = {}): ResolvedConfig {
+  const env = options.env ?? process.env;
+  const parsed = configSchema.safeParse(input, { reportInput: true });
+  if (!parsed.success) throw new ConfigInvalidError(parsed.error.issues.map(problemOf), options.source);
+  const config = parsed.data;
+  const problems: ConfigProblem[] = [];
+
+  const secret = (value: SecretConfig, path: string): string => {
+    if (typeof value === 'string') return value;
+    const found = env[value.env];
+    if (!found) problems.push({ path, message: `environment variable ${value.env} is not set` });
+    return found ?? '';
+  };
+
+  const workerNames = new Set<string>();
+  const workers = config.workers.map((w, i): ResolvedWorker => {
+    if (workerNames.has(w.name)) problems.push({ path: `workers[${i}].name`, message: `duplicate worker name "${w.name}"` });
+    workerNames.add(w.name);
+    return { name: w.name, secret: secret(w.secret, `workers[${i}].secret`), maxBuilds: w.maxBuilds, tags: w.tags };
+  });
+
+  const builderNames = new Set<string>();
+  const builders = config.builders.map((b, i): ResolvedBuilder => {
+    if (builderNames.has(b.name)) problems.push({ path: `builders[${i}].name`, message: `duplicate builder name "${b.name}"` });
+    builderNames.add(b.name);
+    b.workers.forEach((w, j) => {
+      if (!workerNames.has(w)) problems.push({ path: `builders[${i}].workers[${j}]`, message: `no worker named "${w}" in workers` });
+    });
+    const stepNames = new Map<string, number>();
+    const steps = b.steps.map((s): ResolvedStep => {
+      // Step names are how the API addresses steps, so they are made unique: "make", "make_2".
+      const base = s.name ?? defaultStepName(s);
+      const seen = (stepNames.get(base) ?? 0) + 1;
+      stepNames.set(base, seen);
+      return { ...s, name: seen === 1 ? base : `${base}_${seen}` };
+    });
+    b.steps.forEach((s, j) => {
+      for (const [prop, pattern] of Object.entries(s.setProperties ?? {})) {
+        try {
+          new RegExp(pattern);
+        } catch (err) {
+          problems.push({ path: `builders[${i}].steps[${j}].setProperties.${prop}`, message: `invalid regular expression: ${(err as Error).message}` });
+        }
+      }
+    });
+    return { name: b.name, description: b.description ?? null, tags: b.tags, workers: b.workers, env: b.env, properties: b.properties, steps };
+  });
+
+  const authTokens = config.auth.tokens.map((t, i) => secret(t, `auth.tokens[${i}]`));
+  if (problems.length > 0) throw new ConfigInvalidError(problems, options.source);
+  return {
+    title: config.title ?? 'Keel', workers, builders, authTokens,
+    sources: config.sources, schedulers: config.schedulers, reporters: config.reporters,
+  };
+}
