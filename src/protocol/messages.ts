@@ -1,0 +1,181 @@
+// The master⇄worker protocol: every message both sides may send, as one zod schema each, and the
+// functions that validate inbound frames. Both sides import this file and nothing else of each other.
+//
+// Transport. One WebSocket per worker, opened by the worker on ws://MASTER/ws/worker; each frame
+// is one JSON text message `{ type, seq, ... }`. Frames larger than MAX_FRAME_BYTES are refused
+// by the socket itself.
+//
+// Version handshake. The worker's first frame is `hello` (protocol version, name, secret, info,
+// maxBuilds). The master answers `welcome` (its version and the heartbeat interval) or `refused`
+// (why) and then closes. Nothing else is valid before `welcome`; a worker whose version the
+// master does not speak is refused with KEEL_ERR_WORKER_AUTH, never half-served.
+//
+// Sequencing and correlation. Each side numbers its frames 1, 2, 3 … in `seq`. A frame that answers
+// another names it in `re` (welcome/refused → hello, error → the bad frame). Commands are
+// correlated by `commandId`, chosen by the master, unique per connection.
+//
+// Heartbeat. Each side sends `heartbeat` every `heartbeatMs` (from welcome). A side that hears
+// nothing at all from its peer for 3 × heartbeatMs considers the connection dead and closes it:
+// the master then ends the worker's builds in RETRY and requeues their requests; the worker
+// kills its running commands (nobody is left to report to) and reconnects with backoff.
+//
+// Commands and cancellation. `command.start` runs one process (its own process group) on the
+// worker. For every `command.start` the worker sends exactly one `command.finished`, whatever
+// happens: exit, spawn failure, no-output timeout, maxTime, or `command.interrupt`. On timeout,
+// maxTime or interrupt the worker sends SIGTERM to the whole group, then SIGKILL after
+// `killGraceMs`; `reason` in command.finished says which. Interrupting an unknown or finished
+// command is a no-op (the two messages may cross on the wire).
+//
+// Output and back-pressure. The worker sends output in `command.output` batches, each at most
+// OUTPUT_BATCH_BYTES and at most OUTPUT_BATCH_MS old. The master answers every batch with
+// `output.ack { commandId, bytes }` once the batch is stored. The worker keeps at most
+// OUTPUT_WINDOW_BYTES unacknowledged per command and stops reading the command's pipes until
+// acks arrive, so neither side's memory grows with the size of a log.
+//
+// Errors. An inbound frame that is not JSON, not a known type or has wrong fields is refused:
+// the receiver logs it and answers `error` (KEEL_ERR_PROTOCOL) naming `re` when it had one; it
+// never throws. A master closes a connection that sends a malformed frame before `welcome`.
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+export const OUTPUT_BATCH_BYTES = 64 * 1024;
+export const OUTPUT_BATCH_MS = 50;
+export const OUTPUT_WINDOW_BYTES = 1024 * 1024;
+
+const seq = z.number().int().nonnegative();
+const commandId = z.string().min(1).max(200);
+
+export const workerInfoSchema = z.object({
+  hostname: z.string(),
+  os: z.string(),
+  arch: z.string(),
+  node: z.string(),
+  cpus: z.number().int().nonnegative(),
+  keel: z.string(),
+}).passthrough();
+
+// ---- worker → master ----------------------------------------------------------------------
+
+export const helloSchema = z.object({
+  type: z.literal('hello'), seq,
+  protocol: z.number().int().positive(),
+  name: z.string().min(1).max(200),
+  secret: z.string(),
+  info: workerInfoSchema,
+  maxBuilds: z.number().int().positive(),
+  /** Commands still running from before a reconnect, which the master may not know any more. */
+  running: z.array(commandId).default([]),
+}).strict();
+
+export const streamSchema = z.enum(['o', 'e', 'h']);
+
+export const commandOutputSchema = z.object({
+  type: z.literal('command.output'), seq, commandId,
+  /** Consecutive pieces of text in the order produced; o = stdout, e = stderr, h = header. */
+  chunks: z.array(z.object({ stream: streamSchema, data: z.string() }).strict()).min(1),
+}).strict();
+
+export const finishReasonSchema = z.enum(['exited', 'timeout', 'maxTime', 'interrupted', 'spawnFailed']);
+
+export const commandFinishedSchema = z.object({
+  type: z.literal('command.finished'), seq, commandId,
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  reason: finishReasonSchema,
+  /** Human words for the reason: "no output for 5 s", "spawn sh ENOENT" … */
+  message: z.string().optional(),
+  durationMs: z.number().nonnegative(),
+}).strict();
+
+export const heartbeatSchema = z.object({ type: z.literal('heartbeat'), seq, time: z.number() }).strict();
+
+export const errorSchema = z.object({
+  type: z.literal('error'), seq,
+  re: seq.optional(),
+  code: z.string(),
+  message: z.string(),
+}).strict();
+
+export const workerMessageSchema = z.discriminatedUnion('type', [helloSchema, commandOutputSchema, commandFinishedSchema, heartbeatSchema, errorSchema]);
+
+// ---- master → worker ----------------------------------------------------------------------
+
+export const welcomeSchema = z.object({
+  type: z.literal('welcome'), seq, re: seq,
+  protocol: z.number().int().positive(),
+  heartbeatMs: z.number().int().positive(),
+  master: z.string(),
+}).strict();
+
+export const refusedSchema = z.object({ type: z.literal('refused'), seq, re: seq.optional(), code: z.string(), message: z.string() }).strict();
+
+export const commandStartSchema = z.object({
+  type: z.literal('command.start'), seq, commandId,
+  /** argv to run directly; a shell command is ['sh', '-c', text]. */
+  argv: z.array(z.string()).min(1),
+  /** Folder relative to the worker's basedir; created if missing; may not leave the basedir. */
+  workdir: z.string().min(1),
+  env: z.record(z.string(), z.string()).default({}),
+  /** Seconds without output before the command is killed (reason `timeout`). */
+  timeout: z.number().positive(),
+  /** Seconds in all before the command is killed (reason `maxTime`). */
+  maxTime: z.number().positive().optional(),
+  /** Milliseconds between SIGTERM and SIGKILL. */
+  killGraceMs: z.number().int().nonnegative().default(5000),
+}).strict();
+
+export const commandInterruptSchema = z.object({ type: z.literal('command.interrupt'), seq, commandId, reason: z.string() }).strict();
+
+export const outputAckSchema = z.object({ type: z.literal('output.ack'), seq, commandId, bytes: z.number().int().nonnegative() }).strict();
+
+export const masterMessageSchema = z.discriminatedUnion('type', [
+  welcomeSchema, refusedSchema, commandStartSchema, commandInterruptSchema, outputAckSchema, heartbeatSchema, errorSchema,
+]);
+
+export type WorkerInfo = z.infer<typeof workerInfoSchema>;
+export type LogStreamTag = z.infer<typeof streamSchema>;
+export type FinishReason = z.infer<typeof finishReasonSchema>;
+export type HelloMessage = z.input<typeof helloSchema>;
+export type CommandOutputMessage = z.infer<typeof commandOutputSchema>;
+export type CommandFinishedMessage = z.infer<typeof commandFinishedSchema>;
+export type WelcomeMessage = z.infer<typeof welcomeSchema>;
+export type CommandStartMessage = z.infer<typeof commandStartSchema>;
+export type CommandInterruptMessage = z.infer<typeof commandInterruptSchema>;
+/** A validated frame from a worker. */
+export type WorkerMessage = z.infer<typeof workerMessageSchema>;
+/** A validated frame from the master. */
+export type MasterMessage = z.infer<typeof masterMessageSchema>;
+
+/** What a side may send: its message without `seq`, which the connection assigns. */
+export type Outgoing<M> = M extends { seq: number } ? Omit<M, 'seq'> : never;
+export type WorkerOutgoing = Outgoing<z.input<typeof workerMessageSchema>>;
+export type MasterOutgoing = Outgoing<z.input<typeof masterMessageSchema>>;
+
+export type Decoded<M> = { ok: true; message: M } | { ok: false; error: string; seq?: number };
+
+function decode<M>(schema: z.ZodType<M>, text: string): Decoded<M> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'frame is not JSON' };
+  }
+  const seqOf = typeof raw === 'object' && raw !== null && typeof (raw as { seq?: unknown }).seq === 'number' ? (raw as { seq: number }).seq : undefined;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, message: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  const error = `invalid frame: ${where}${issue?.message ?? 'unknown problem'}`;
+  return seqOf === undefined ? { ok: false, error } : { ok: false, error, seq: seqOf };
+}
+
+/** Validates a frame received by the master. */
+export function decodeWorkerFrame(text: string): Decoded<WorkerMessage> {
+  return decode(workerMessageSchema, text);
+}
+
+/** Validates a frame received by a worker. */
+export function decodeMasterFrame(text: string): Decoded<MasterMessage> {
+  return decode(masterMessageSchema, text);
+}
