@@ -47,6 +47,8 @@ export interface FileRun {
   signal: string | null;
   /** Tests that had started and not ended when the file stopped. */
   running: string[];
+  /** Name paths (joined with NAME_SEPARATOR) of the describe() suites the file reported. */
+  suites: string[];
 }
 
 export function failedTests(run: FileRun): TestRecord[] {

@@ -1,7 +1,7 @@
 // Selecting tests inside files by name: -m/-i globs, --matchfile, and the exact names of a
 // re-run. Node >= 22 matches --test-name-pattern against a test's name prefixed with its
-// ancestors' names; node 20 only against the name itself, so there we run a little more and
-// drop the extra results (and -i cannot stop a test from running there, only from counting).
+// ancestors' names; node 20 only against the name itself, so there -m/-i run every test and
+// drop the results not selected (they cannot stop a test from running there, only from counting).
 import { KeelError } from '../errors.js';
 import { NAME_SEPARATOR } from '../results/model.js';
 
@@ -75,22 +75,36 @@ export function buildNameFilter(spec: FilterSpec): NameFilter {
     }
     return false;
   };
+  // Node >= 22 joins a test's ancestors' names with spaces; node 20 matches single names only,
+  // so there every test runs and the results are filtered here.
+  const native = NATIVE_FULL_NAMES ? spec.match.map((g) => globToRegExpSource(g.split(NAME_SEPARATOR).join(' '))) : [];
+  const nativeSkip = NATIVE_FULL_NAMES ? spec.ignore.map((g) => globToRegExpSource(g.split(NAME_SEPARATOR).join(' '))) : [];
   return {
-    namePatterns: match.map((re) => re.source),
-    skipPatterns: NATIVE_FULL_NAMES ? ignore.map((re) => re.source) : [],
+    namePatterns: native,
+    skipPatterns: nativeSkip,
     selects: (names) => (match.length === 0 || hit(match, names)) && !hit(ignore, names),
   };
 }
 
-/** A filter that runs exactly the tests named (each a list of name parts): used by re-runs. */
-export function exactNameFilter(tests: readonly (readonly string[])[]): NameFilter {
+/**
+ * A filter that runs exactly the tests named (each a list of name parts): used by re-runs.
+ * `suites` lists the describe() suites among their ancestors (joined names), which node 20
+ * always enters: naming one there would run everything in it.
+ */
+export function exactNameFilter(tests: readonly (readonly string[])[], suites: ReadonlySet<string> = new Set()): NameFilter {
   const wanted = new Set(tests.map((t) => t.join(NAME_SEPARATOR)));
   const patterns = new Set<string>();
   for (const names of tests) {
-    if (NATIVE_FULL_NAMES) patterns.add(`^${escapeRegExp(names.join(' '))}$`);
-    // Node 20 matches one name at a time and skips children of unmatched tests: every
-    // ancestor must match too.
-    else for (const n of names) patterns.add(`^${escapeRegExp(n)}$`);
+    if (NATIVE_FULL_NAMES) {
+      patterns.add(`^${escapeRegExp(names.join(' '))}$`);
+      continue;
+    }
+    // Node 20 matches one name at a time and skips the subtests of a test() that does not
+    // match: the test itself and its test() ancestors must match.
+    names.forEach((n, i) => {
+      const isSuite = i < names.length - 1 && suites.has(names.slice(0, i + 1).join(NAME_SEPARATOR));
+      if (!isSuite) patterns.add(`^${escapeRegExp(n)}$`);
+    });
   }
   return {
     namePatterns: [...patterns],

@@ -85,6 +85,7 @@ export async function runTests(opts: RunnerOptions): Promise<RunResult> {
 
   const firstRuns: FileRun[] = [];
   let iteration = 0;
+  let filesRun = 0;
   let interrupted = false;
   // First pass, repeated with --forever until something fails.
   do {
@@ -97,8 +98,9 @@ export async function runTests(opts: RunnerOptions): Promise<RunResult> {
       files,
       filter,
       attempt: 1,
-      counterBase: opts.forever ? firstRuns.length : undefined,
+      counterBase: opts.forever ? filesRun : undefined,
     });
+    filesRun += runs.runs.length;
     interrupted = runs.interrupted;
     if (opts.forever) {
       // Keep only the last iteration's runs, so the summary does not add up tests across loops.
@@ -129,6 +131,7 @@ export async function runTests(opts: RunnerOptions): Promise<RunResult> {
       filter,
       attempt: 2,
       rerunFilters: new Map(toRerun.map((r) => [r.name, rerunSelection(r)])),
+      suitesOf: new Map(toRerun.map((r) => [r.name, new Set(r.suites)])),
     });
     rerunRuns = result.runs;
     second = passState({ runs: rerunRuns, interrupted: result.interrupted, failEnvChanged: opts.failEnvChanged });
@@ -171,6 +174,7 @@ interface PassOptions {
   /** With --forever: how many files ran before this pass, for the running counter. */
   counterBase?: number | undefined;
   rerunFilters?: Map<string, string[][] | null>;
+  suitesOf?: Map<string, Set<string>>;
 }
 
 async function runPass(p: PassOptions): Promise<{ runs: FileRun[]; interrupted: boolean }> {
@@ -196,7 +200,7 @@ async function runPass(p: PassOptions): Promise<{ runs: FileRun[]; interrupted: 
 
   const runOne = async (file: TestFile) => {
     const rerunOnly = p.rerunFilters?.get(file.name);
-    const filter = rerunOnly ? exactNameFilter(rerunOnly) : p.filter;
+    const filter = rerunOnly ? exactNameFilter(rerunOnly, p.suitesOf?.get(file.name)) : p.filter;
     active.set(file.name, performance.now());
     if (live) out(`${progressPrefix(p.startedAt)} ${file.name}`);
     const run = await runTestProcess(file, {

@@ -10,7 +10,7 @@ function listBlock(out: Out, names: string[], heading: (n: number) => string) {
   if (!names.length) return;
   out();
   out(heading(names.length));
-  out(wrapNames(names));
+  out(wrapNames([...names].sort()));
 }
 
 function filesIn(files: { name: string; state: FileState }[], ...states: FileState[]) {

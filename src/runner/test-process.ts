@@ -9,6 +9,7 @@ import type { ChannelMessage } from './child/channel.js';
 import type { FileRun, FileState, TestRecord } from './file-result.js';
 import { formatDuration } from './format.js';
 import { dumpStacks, INSPECTOR_NOISE } from './stack-dump.js';
+import { NAME_SEPARATOR } from '../results/model.js';
 
 const PRELOAD = new URL('./child/preload.js', import.meta.url).href;
 const REPORTER = new URL('./child/quiet-reporter.js', import.meta.url).href;
@@ -105,6 +106,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
 
   const tests: TestRecord[] = [];
   const running = new Map<number, string>();
+  const suites: string[] = [];
   let hello = false;
   let end: Extract<ChannelMessage, { t: 'end' }> | undefined;
   let workerBug: string | undefined;
@@ -143,6 +145,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
         break;
       case 'test': {
         running.delete(msg.names.length - 1);
+        if (msg.suite) suites.push(msg.names.join(NAME_SEPARATOR));
         if (msg.reason === NOT_SELECTED || !opts.selects(msg.names)) return;
         if (msg.container && (msg.outcome !== 'fail' || msg.failureType === 'subtestsFailed')) return;
         const outcome = msg.outcome === 'todo' ? 'skip' : msg.outcome === 'fail' && msg.container ? 'error' : msg.outcome;
@@ -229,6 +232,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
     exitCode: exit.code,
     signal: exit.signal,
     running: [...running.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n),
+    suites,
   };
   if (dump !== undefined) run.dump = dump;
   run.state = classify(run, { timedOut, interrupted, hello, end, workerBug, spawnError: exit.spawnError, timeoutMs: opts.timeoutMs });

@@ -16,6 +16,8 @@ export type ChannelMessage =
       durationMs: number;
       /** True for a describe() suite or a test that had subtests: not counted as a test itself. */
       container: boolean;
+      /** True for a describe() suite. */
+      suite: boolean;
       /** Why a failure happened, in node:test's words (testCodeFailure, hookFailed, subtestsFailed …). */
       failureType?: string;
       message?: string;

@@ -18,6 +18,10 @@ export function countResources(ignore: readonly string[] = []): Map<string, numb
 }
 
 export function takeSnapshot(): EnvSnapshot {
+  // stdout and stderr open their handles on first use; open them now so that a test that
+  // prints is not blamed for them.
+  void process.stdout;
+  void process.stderr;
   return { env: { ...process.env }, cwd: process.cwd(), resources: countResources() };
 }
 

@@ -8,8 +8,8 @@ import { captureTestEvents } from './test-events.js';
 send({ t: 'hello', pid: process.pid, node: process.version });
 captureTestEvents();
 
-process.on('exit', () => {
-  // A file that never declared a test ran to its end with no tests; one that did and is exiting
-  // before the root test's plan was cut short.
-  finish(!childState.testsStarted);
+process.on('exit', (code) => {
+  // A file that never declared a test and exits cleanly ran to its end with no tests; one that
+  // did declare tests and exits before the root test's plan was cut short.
+  finish(!childState.testsStarted && code === 0);
 });

@@ -98,6 +98,7 @@ function listen(stream: EventSource): void {
       outcome,
       durationMs: data.details?.duration_ms ?? 0,
       container,
+      suite: data.details?.type === 'suite',
       ...(failed ? describeError(data.details?.error) : {}),
       ...(reason !== undefined ? { reason } : {}),
     });
