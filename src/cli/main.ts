@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { reportCliError } from './cli-errors.js';
 import { registerTestCommand } from './test-command.js';
 import { registerCheckconfigCommand } from './checkconfig-command.js';
+import { registerWorkerCommand } from './worker-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -16,6 +17,7 @@ const program = new Command('keel')
 // One line per subcommand; the order is the order of `keel --help`.
 registerTestCommand(program);
 registerCheckconfigCommand(program);
+registerWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,223 @@
+// The worker daemon: connects to the master's /ws/worker, handshakes, runs the commands it is
+// sent (each through a CommandRunner), streams their output in acknowledged batches, and
+// reconnects with backoff when the connection drops.
+import { mkdirSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import WebSocket from 'ws';
+import { ProtocolConnection } from '../protocol/connection.js';
+import {
+  decodeMasterFrame, MAX_FRAME_BYTES, OUTPUT_BATCH_BYTES, OUTPUT_BATCH_MS, OUTPUT_WINDOW_BYTES, PROTOCOL_VERSION,
+} from '../protocol/messages.js';
+import type { CommandStartMessage, LogStreamTag, MasterMessage, WorkerInfo, WorkerOutgoing } from '../protocol/messages.js';
+import { webSocketTransport } from '../protocol/transports.js';
+import { CommandRunner } from './command-runner.js';
+
+export interface WorkerLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface WorkerOptions {
+  /** ws://HOST:PORT or the full ws://HOST:PORT/ws/worker. */
+  masterUrl: string;
+  name: string;
+  secret: string;
+  basedir: string;
+  maxBuilds: number;
+  info: WorkerInfo;
+  log: WorkerLog;
+  /** First reconnect delay; doubles up to maxBackoffMs. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+type Connection = ProtocolConnection<MasterMessage, WorkerOutgoing>;
+
+/** One running command and its output pipeline: batching, sending, flow control. */
+class CommandSession {
+  private pending: { stream: LogStreamTag; data: string }[] = [];
+  private pendingChars = 0;
+  private inFlight = 0;
+  private paused = false;
+  private timer: NodeJS.Timeout | undefined;
+  readonly runner: CommandRunner;
+
+  constructor(private readonly conn: Connection, readonly id: string, msg: CommandStartMessage, cwd: string) {
+    this.runner = new CommandRunner(
+      { argv: msg.argv, cwd, env: { ...process.env as Record<string, string>, ...msg.env }, timeout: msg.timeout, maxTime: msg.maxTime, killGraceMs: msg.killGraceMs },
+      (stream, data) => this.output(stream, data),
+    );
+  }
+
+  private output(stream: LogStreamTag, data: string): void {
+    const last = this.pending[this.pending.length - 1];
+    if (last && last.stream === stream) last.data += data;
+    else this.pending.push({ stream, data });
+    this.pendingChars += data.length;
+    if (this.pendingChars >= OUTPUT_BATCH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), OUTPUT_BATCH_MS);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    this.conn.send({ type: 'command.output', commandId: this.id, chunks: this.pending });
+    this.inFlight += this.pendingChars;
+    this.pending = [];
+    this.pendingChars = 0;
+    if (this.inFlight >= OUTPUT_WINDOW_BYTES && !this.paused) {
+      this.paused = true;
+      this.runner.pause();
+    }
+  }
+
+  ack(chars: number): void {
+    this.inFlight = Math.max(0, this.inFlight - chars);
+    if (this.paused && this.inFlight < OUTPUT_WINDOW_BYTES / 2) {
+      this.paused = false;
+      this.runner.resume();
+    }
+  }
+}
+
+export class WorkerClient {
+  private conn: Connection | undefined;
+  private readonly sessions = new Map<string, CommandSession>();
+  private stopped = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly url: string;
+  private connectedResolvers: (() => void)[] = [];
+  /** Set when the master refused us for good (bad secret, version): no point reconnecting. */
+  fatal: Error | undefined;
+  private fatalHandler: (err: Error) => void = () => {};
+
+  constructor(private readonly options: WorkerOptions) {
+    const url = new URL(options.masterUrl);
+    if (url.pathname === '/' || url.pathname === '') url.pathname = '/ws/worker';
+    this.url = url.toString();
+  }
+
+  get connected(): boolean {
+    return this.conn?.isOpen === true && this.welcomed;
+  }
+
+  private welcomed = false;
+
+  /** Called once if the master refuses this worker; the client then stops. */
+  onFatal(handler: (err: Error) => void): void {
+    this.fatalHandler = handler;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Resolves when the worker is connected and welcomed (now or later). */
+  whenConnected(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((r) => this.connectedResolvers.push(r));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.conn?.close(1000, 'worker stopping');
+    await this.killAll('worker stopping');
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const ws = new WebSocket(this.url, { maxPayload: MAX_FRAME_BYTES });
+    const conn: Connection = new ProtocolConnection(webSocketTransport(ws), decodeMasterFrame, this.options.log, 'master');
+    this.conn = conn;
+    this.welcomed = false;
+    ws.on('error', (err) => this.options.log.warn(`connection to ${this.url}: ${err.message}`));
+    ws.on('open', () => {
+      conn.send({
+        type: 'hello', protocol: PROTOCOL_VERSION, name: this.options.name, secret: this.options.secret,
+        info: this.options.info, maxBuilds: this.options.maxBuilds, running: [...this.sessions.keys()],
+      });
+    });
+    conn.onMessage((msg) => this.handle(conn, msg));
+    conn.onClose((reason) => {
+      this.welcomed = false;
+      if (this.conn !== conn) return;
+      // The master will requeue our builds; finishing their commands here would report to nobody.
+      void this.killAll('connection to master lost');
+      if (this.stopped || this.fatal) return;
+      const base = this.options.minBackoffMs ?? 500;
+      const delay = Math.min(this.options.maxBackoffMs ?? 30_000, base * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
+      this.attempt++;
+      this.options.log.info(`disconnected (${reason}); reconnecting in ${Math.round(delay)} ms`);
+      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private handle(conn: Connection, msg: MasterMessage): void {
+    switch (msg.type) {
+      case 'welcome':
+        this.welcomed = true;
+        this.attempt = 0;
+        this.options.log.info(`connected to master ${msg.master} at ${this.url}`);
+        conn.startHeartbeat(msg.heartbeatMs, () => ({ type: 'heartbeat', time: Date.now() }));
+        for (const r of this.connectedResolvers.splice(0)) r();
+        return;
+      case 'refused':
+        this.fatal = new Error(`master refused this worker: ${msg.message} [${msg.code}]`);
+        this.options.log.warn(this.fatal.message);
+        this.stopped = true;
+        conn.close(1000, 'refused');
+        this.fatalHandler(this.fatal);
+        return;
+      case 'command.start':
+        this.startCommand(conn, msg);
+        return;
+      case 'command.interrupt':
+        this.sessions.get(msg.commandId)?.runner.kill('interrupted', `command interrupted: ${msg.reason}`);
+        return;
+      case 'output.ack':
+        this.sessions.get(msg.commandId)?.ack(msg.bytes);
+        return;
+      case 'heartbeat':
+        return;
+      case 'error':
+        this.options.log.warn(`master reported a protocol error: ${msg.message}`);
+        return;
+    }
+  }
+
+  private startCommand(conn: Connection, msg: CommandStartMessage): void {
+    const basedir = resolve(this.options.basedir);
+    const cwd = resolve(basedir, msg.workdir);
+    const fail = (message: string) => conn.send({ type: 'command.finished', commandId: msg.commandId, exitCode: null, signal: null, reason: 'spawnFailed', message, durationMs: 0 });
+    if (this.sessions.has(msg.commandId)) {
+      conn.refuse(`command ${msg.commandId} is already running`, msg.seq);
+      return;
+    }
+    if (cwd !== basedir && !cwd.startsWith(basedir + sep)) {
+      fail(`workdir ${msg.workdir} is outside the worker's basedir`);
+      return;
+    }
+    try {
+      mkdirSync(cwd, { recursive: true });
+    } catch (err) {
+      fail(`cannot create workdir ${cwd}: ${(err as Error).message}`);
+      return;
+    }
+    const session = new CommandSession(conn, msg.commandId, msg, cwd);
+    this.sessions.set(msg.commandId, session);
+    void session.runner.done.then((outcome) => {
+      this.sessions.delete(msg.commandId);
+      session.flush();
+      conn.send({ type: 'command.finished', commandId: msg.commandId, ...outcome });
+    });
+  }
+
+  private async killAll(reason: string): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    for (const s of sessions) s.runner.kill('interrupted', reason);
+    await Promise.all(sessions.map((s) => s.runner.done));
+  }
+}

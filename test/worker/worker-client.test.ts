@@ -1,0 +1,161 @@
+// The worker daemon against a scripted master on a real WebSocket (127.0.0.1, port 0):
+// handshake, commands, batched output with acks and back-pressure, reconnect after a drop.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { decodeWorkerFrame, OUTPUT_BATCH_BYTES, OUTPUT_WINDOW_BYTES } from '../../src/protocol/messages.js';
+import type { WorkerMessage } from '../../src/protocol/messages.js';
+import { WorkerClient } from '../../src/worker/worker-client.js';
+import { collectWorkerInfo } from '../../src/worker/worker-info.js';
+import { alive } from '../helpers/processes.js';
+
+/** A master that records what it hears and lets the test script its answers. */
+class ScriptedMaster {
+  readonly server: WebSocketServer;
+  sockets: WebSocket[] = [];
+  frames: WorkerMessage[] = [];
+  paths: string[] = [];
+  autoAck = true;
+  private seq = 1;
+  private waiters: (() => void)[] = [];
+
+  constructor() {
+    this.server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    this.server.on('connection', (ws, req) => {
+      this.paths.push(req.url ?? '');
+      this.sockets.push(ws);
+      ws.on('message', (data) => {
+        const d = decodeWorkerFrame(data.toString());
+        assert.ok(d.ok, 'the worker sends only valid frames');
+        this.frames.push(d.message);
+        if (d.message.type === 'hello') this.send(ws, { type: 'welcome', re: d.message.seq, protocol: 1, heartbeatMs: 1000, master: 'scripted' });
+        if (d.message.type === 'command.output' && this.autoAck) this.ack(ws, d.message.commandId, d.message.chunks.reduce((n, c) => n + c.data.length, 0));
+        for (const w of this.waiters.splice(0)) w();
+      });
+    });
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  send(ws: WebSocket, msg: Record<string, unknown>): void {
+    ws.send(JSON.stringify({ ...msg, seq: this.seq++ }));
+  }
+
+  ack(ws: WebSocket, commandId: string, bytes: number): void {
+    this.send(ws, { type: 'output.ack', commandId, bytes });
+  }
+
+  async waitFor<T extends WorkerMessage>(pred: (m: WorkerMessage) => m is T, timeoutMs = 10_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.find(pred);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error('timed out waiting for a frame');
+      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), sleep(100)]);
+    }
+  }
+
+  output(commandId: string, stream?: string): string {
+    return this.frames.flatMap((f) => (f.type === 'command.output' && f.commandId === commandId ? f.chunks : []))
+      .filter((c) => !stream || c.stream === stream).map((c) => c.data).join('');
+  }
+}
+
+const isFinished = (id: string) => (m: WorkerMessage): m is Extract<WorkerMessage, { type: 'command.finished' }> => m.type === 'command.finished' && m.commandId === id;
+
+describe('WorkerClient', () => {
+  let master: ScriptedMaster;
+  let worker: WorkerClient;
+  const basedir = mkdtempSync(join(tmpdir(), 'keel-worker-'));
+  const logs: string[] = [];
+
+  before(async () => {
+    master = new ScriptedMaster();
+    await new Promise((r) => master.server.once('listening', r));
+    worker = new WorkerClient({
+      masterUrl: master.url, name: 'w1', secret: 's3cret', basedir, maxBuilds: 2, info: collectWorkerInfo(),
+      log: { info: (m) => logs.push(m), warn: (m) => logs.push(m) }, minBackoffMs: 50, maxBackoffMs: 200,
+    });
+    worker.start();
+    await worker.whenConnected();
+  });
+  after(async () => {
+    await worker.stop();
+    await new Promise((r) => master.server.close(r));
+    rmSync(basedir, { recursive: true, force: true });
+  });
+
+  it('says hello on /ws/worker with its name, secret, version and info', () => {
+    const hello = master.frames.find((f) => f.type === 'hello');
+    assert.ok(hello && hello.type === 'hello');
+    assert.deepEqual([hello.name, hello.secret, hello.protocol, hello.maxBuilds, hello.info.node], ['w1', 's3cret', 1, 2, process.version]);
+    assert.equal(master.paths[0], '/ws/worker');
+  });
+
+  it('runs a command in its workdir and reports output and exit', async () => {
+    const ws = master.sockets[0]!;
+    master.send(ws, { type: 'command.start', commandId: 'c1', argv: ['sh', '-c', 'echo hi from $KEEL_X; pwd; echo oops >&2; exit 4'], workdir: 'b1/build', env: { KEEL_X: 'env' }, timeout: 10 });
+    const fin = await master.waitFor(isFinished('c1'));
+    assert.deepEqual([fin.exitCode, fin.reason], [4, 'exited']);
+    assert.equal(master.output('c1', 'o'), `hi from env\n${join(basedir, 'b1/build')}\n`);
+    assert.equal(master.output('c1', 'e'), 'oops\n');
+  });
+
+  it('refuses a workdir outside the basedir', async () => {
+    master.send(master.sockets[0]!, { type: 'command.start', commandId: 'c2', argv: ['true'], workdir: '../escape', timeout: 10 });
+    const fin = await master.waitFor(isFinished('c2'));
+    assert.equal(fin.reason, 'spawnFailed');
+    assert.match(fin.message ?? '', /outside the worker's basedir/);
+  });
+
+  it('interrupts a command on command.interrupt', async () => {
+    const ws = master.sockets[0]!;
+    master.send(ws, { type: 'command.start', commandId: 'c3', argv: ['sleep', '1000'], workdir: 'b1', timeout: 100 });
+    await sleep(100);
+    master.send(ws, { type: 'command.interrupt', commandId: 'c3', reason: 'build stopped' });
+    const fin = await master.waitFor(isFinished('c3'));
+    assert.equal(fin.reason, 'interrupted');
+    assert.match(master.output('c3', 'h'), /build stopped/);
+  });
+
+  it('batches output and stops reading when a window of output is unacknowledged', async () => {
+    const ws = master.sockets[0]!;
+    master.autoAck = false;
+    // 8 MB of output: far more than the window, so the worker must wait for acks.
+    master.send(ws, { type: 'command.start', commandId: 'c4', argv: ['sh', '-c', 'head -c 8000000 /dev/zero | tr "\\0" "x"; echo'], workdir: 'b1', timeout: 30 });
+    await sleep(700);
+    const sentBeforeAcks = master.output('c4').length;
+    assert.ok(sentBeforeAcks >= OUTPUT_WINDOW_BYTES, `sent ${sentBeforeAcks}`);
+    assert.ok(sentBeforeAcks < OUTPUT_WINDOW_BYTES + 4 * OUTPUT_BATCH_BYTES + 200_000, `without acks the worker kept sending: ${sentBeforeAcks}`);
+    assert.equal(master.frames.some(isFinished('c4')), false);
+    for (const f of master.frames) {
+      if (f.type === 'command.output') assert.ok(f.chunks.reduce((n, c) => n + c.data.length, 0) <= 2 * OUTPUT_BATCH_BYTES, 'batches are bounded');
+    }
+    // Acknowledge everything from now on, including what was held back.
+    master.autoAck = true;
+    master.ack(ws, 'c4', sentBeforeAcks);
+    const fin = await master.waitFor(isFinished('c4'), 20_000);
+    assert.equal(fin.exitCode, 0);
+    assert.equal(master.output('c4', 'o').length, 8_000_001);
+  });
+
+  it('reconnects after the connection drops, and kills what was running', async () => {
+    const ws = master.sockets[0]!;
+    master.send(ws, { type: 'command.start', commandId: 'c5', argv: ['sh', '-c', 'echo pid $$; sleep 1000'], workdir: 'b1', timeout: 100 });
+    await sleep(200);
+    const pid = Number(/pid (\d+)/.exec(master.output('c5'))?.[1]);
+    assert.ok(pid > 0);
+    ws.terminate();
+    for (let i = 0; i < 100 && master.frames.filter((f) => f.type === 'hello').length < 2; i++) await sleep(50);
+    assert.equal(master.frames.filter((f) => f.type === 'hello').length, 2);
+    assert.equal(await alive(pid), false, 'the command of the lost connection was killed');
+  });
+});
