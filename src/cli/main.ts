@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { reportCliError } from './cli-errors.js';
 import { registerTestCommand } from './test-command.js';
+import { registerParseCommand } from './parse-command.js';
 import { registerCheckconfigCommand } from './checkconfig-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 
@@ -16,6 +17,7 @@ const program = new Command('keel')
 
 // One line per subcommand; the order is the order of `keel --help`.
 registerTestCommand(program);
+registerParseCommand(program);
 registerCheckconfigCommand(program);
 registerWorkerCommand(program);
 

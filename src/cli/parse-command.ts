@@ -1,0 +1,88 @@
+// `keel parse`: shows what Keel understands of a test log or report, so anyone can check a log
+// of theirs in one command. The format is detected from the content unless --format names it.
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { KeelError } from '../errors.js';
+import { countOutcomes, type TestCaseResult } from '../results/model.js';
+import { createParser } from '../results/create-parser.js';
+import { RESULT_FORMATS, type ParseResult, type ResultFormat } from '../results/result-parser.js';
+
+type FormatOption = ResultFormat | 'auto';
+const FORMAT_CHOICES: readonly FormatOption[] = ['auto', ...RESULT_FORMATS];
+
+function formatOption(value: string): FormatOption {
+  if (!(FORMAT_CHOICES as readonly string[]).includes(value)) {
+    throw new KeelError('KEEL_ERR_USAGE', `--format expects one of ${FORMAT_CHOICES.join(', ')}; got ${JSON.stringify(value)}`);
+  }
+  return value as FormatOption;
+}
+
+/** Streams a file (or stdin for `-`) through the parser line by line, as a build log arrives. */
+export async function parseFile(file: string, format: FormatOption): Promise<ParseResult> {
+  if (file !== '-') {
+    let isFile = false;
+    try {
+      isFile = statSync(file).isFile();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new KeelError('KEEL_ERR_PARSE_INPUT', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? 'unknown error')}`, { cause: err });
+    }
+    if (!isFile) throw new KeelError('KEEL_ERR_PARSE_INPUT', `cannot read ${file}: not a file`);
+  }
+  const parser = createParser(format);
+  const input = file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) parser.feedLine(line, 'stdout');
+  } catch (err) {
+    throw new KeelError('KEEL_ERR_PARSE_INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return parser.finish();
+}
+
+/** The `--json` document (DESIGN.md, `keel parse`). */
+export function parseDocument(format: string, tests: TestCaseResult[]): { format: string; summary: ReturnType<typeof countOutcomes>; tests: TestCaseResult[] } {
+  return { format, summary: countOutcomes(tests), tests };
+}
+
+const LABEL: Record<string, string> = { fail: 'FAIL', error: 'ERROR', flaky: 'FLAKY' };
+
+function humanReport(file: string, result: ParseResult): string {
+  const c = countOutcomes(result.tests);
+  const parts = (['pass', 'fail', 'error', 'skip', 'xfail', 'flaky'] as const).filter((k) => c[k] > 0).map((k) => `${c[k]} ${k}`);
+  const out = [`${file}: ${result.format}, ${c.total} test${c.total === 1 ? '' : 's'}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`];
+  if (result.toolSummary !== undefined) out.push(`  the tool said: ${result.toolSummary}`);
+  for (const t of result.tests) {
+    const label = LABEL[t.outcome];
+    if (label === undefined) continue;
+    const attempt = t.outcome === 'flaky' ? ` (passed on attempt ${t.attempt})` : t.attempt > 1 ? ` (attempt ${t.attempt})` : '';
+    out.push(`  ${label.padEnd(5)} ${t.id}${attempt}`);
+    if (t.message !== undefined) out.push(`        ${t.message.split('\n')[0]!.slice(0, 300)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function registerParseCommand(program: Command): void {
+  program
+    .command('parse')
+    .description('show the test outcomes Keel reads in a log or report (regrtest, pytest, JUnit XML, TAP, Jest, go test, …)')
+    .argument('<files...>', 'log or report files; - reads standard input')
+    .option('--format <format>', `the file's format: ${FORMAT_CHOICES.join('|')}`, formatOption, 'auto' as FormatOption)
+    .option('--json', 'print every outcome as one JSON document', false)
+    .action(async (files: string[], opts: { format: FormatOption; json: boolean }) => {
+      const results: [string, ParseResult][] = [];
+      for (const file of files) results.push([file, await parseFile(file, opts.format)]);
+      const unknown = results.filter(([, r]) => r.format === 'unknown').map(([f]) => f);
+      if (unknown.length > 0) {
+        throw new KeelError('KEEL_ERR_PARSE_FORMAT', `cannot tell the format of ${unknown.join(', ')}: no line of it looks like a known test tool's output; name the format with --format`);
+      }
+      if (opts.json) {
+        const formats = [...new Set(results.map(([, r]) => r.format))];
+        const doc = parseDocument(formats.length === 1 ? formats[0]! : 'mixed', results.flatMap(([, r]) => r.tests));
+        process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+        return;
+      }
+      for (const [file, r] of results) process.stdout.write(humanReport(file, r));
+    });
+}

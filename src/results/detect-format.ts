@@ -1,0 +1,71 @@
+// Tells a log's format from its lines, one at a time, so a streaming log can be parsed from its
+// first recognisable line. Each test tool has lines no other tool prints; the first one decides.
+
+import { cleanLine, type ResultFormat } from './result-parser.js';
+
+/** `json` is a JSON report whose kind (jest, vitest, ctrf, keel) is known only once it is whole. */
+export type DetectedFormat = ResultFormat | 'json';
+
+const SIGNATURES: readonly [RegExp, DetectedFormat][] = [
+  [/^(?:\d+:\d\d:\d\d )?(?:load avg: [\d.]+ )?\[\s*\d+\/\d+(?:\/\d+)?\] test/, 'regrtest'],
+  [/^(?:\d+:\d\d:\d\d )?(?:load avg: [\d.]+ )?Run \d+ tests? (?:sequentially|in parallel)/, 'regrtest'],
+  [/^== Tests result: /, 'regrtest'],
+  [/^=+ test session starts =+$/, 'pytest'],
+  [/^\S+\.py::\S+ (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS|RERUN)\b/, 'pytest'],
+  [/^TAP version 1[34]$/, 'tap'],
+  [/^=== RUN {3}\S/, 'go'],
+  [/^--- (?:PASS|FAIL|SKIP): \S+ \([\d.]+s\)$/, 'go'],
+  [/^(?:ok|FAIL)\s+\S+\s+(?:[\d.]+s|\(cached\))$/, 'go'],
+  [/^running \d+ tests?$/, 'cargo'],
+  [/^\s+Running (?:unittests )?\S+ \(target\//, 'cargo'],
+  [/^test \S+ \.\.\. (?:ok|FAILED|ignored)/, 'cargo'],
+  [/^\s*[✔✖﹣] .* \(\d+\.\d+ms\)(?: # .*)?$/, 'node'],
+  [/^ℹ (?:tests|pass|fail) \d+$/, 'node'],
+  [/^[.X]*X[.X]*$/, 'node'],
+  [/^ {2,}\d+ passing \(\d+m?s\)$/, 'mocha'],
+  [/^ {2,}(?:✔|✓) [^(]*(?:\(\d+ms\))?$/, 'mocha'],
+  [/^\S+ \([\w.]+\) \.\.\. (?:ok|FAIL|ERROR|skipped|expected failure)/, 'unittest'],
+  [/^Ran \d+ tests? in [\d.]+s$/, 'unittest'],
+  [/^(?:ok|not ok) \d+\b/, 'tap'],
+];
+
+/** Incremental detector: feed lines until it names a format. */
+export class FormatDetector {
+  private seenContent = false;
+
+  /** Returns the format this line proves, or undefined if it proves nothing yet. */
+  feed(raw: string): DetectedFormat | undefined {
+    const line = cleanLine(raw);
+    const t = line.trimStart();
+    if (t === '') return undefined;
+    const first = !this.seenContent;
+    this.seenContent = true;
+    if (t.startsWith('<')) {
+      if (/^<\?xml\b/.test(t) && first) return 'junit';
+      if (/^<testsuites?[\s>]/.test(t)) return 'junit';
+      return undefined;
+    }
+    if (t.startsWith('{')) {
+      if (t.includes('"Action"') && t.includes('"Package"')) return 'go';
+      // A JSON report is one document; it may follow other output (jest --json prints to stdout).
+      if (first || t === '{' || /^\{"(?:num\w+|results|version|testResults)"/.test(t)) return 'json';
+      return undefined;
+    }
+    for (const [re, format] of SIGNATURES) if (re.test(line)) return format;
+    return undefined;
+  }
+}
+
+/** Detects the format of a whole text; undefined when nothing in it is recognised. */
+export function detectFormat(text: string): DetectedFormat | undefined {
+  const d = new FormatDetector();
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const f = d.feed(text.slice(start, end));
+    if (f) return f;
+    start = end + 1;
+  }
+  return undefined;
+}
