@@ -11,7 +11,11 @@ export class LogWriter {
   private partial: Record<LogStream, string> = { o: '', e: '', h: '' };
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly storage: Storage, readonly logId: number, firstLine = 0) {
+  /**
+   * `onLine` sees every whole line as it is formed: the seam for line-based observers (build
+   * properties from output now, test-result parsers later) that must not hold the log.
+   */
+  constructor(private readonly storage: Storage, readonly logId: number, firstLine = 0, private readonly onLine?: (stream: LogStream, text: string) => void) {
     this.nextLine = firstLine;
   }
 
@@ -67,6 +71,7 @@ export class LogWriter {
     // A carriage return ends progress-bar lines; keep the text, drop the trailing \r.
     const clean = text.endsWith('\r') ? text.slice(0, -1) : text;
     this.lines.push({ stream, text: clean });
+    this.onLine?.(stream, clean);
     this.bufferedBytes += clean.length + 2;
   }
 }

@@ -1,0 +1,184 @@
+// Runs one build: its steps in order on one worker, each step's output into its `stdio` log,
+// Buildbot's halt/flunk/warn/alwaysRun rules, and one result. Every write is followed by an event.
+import { LogWriter } from '../storage/log-writer.js';
+import type { BuildRequestRecord, Storage } from '../storage/storage.js';
+import type { ResolvedBuilder, ResolvedStep } from './config.js';
+import type { EventBus } from './events.js';
+import type { Clock, MasterLog } from './master-deps.js';
+import { worstResult } from './results.js';
+import type { BuildResult } from './results.js';
+import { commandForStep, propertyPatterns } from './step-commands.js';
+import { WorkerLostError } from './worker-registry.js';
+import type { CommandOutcome, ConnectedWorker } from './worker-registry.js';
+
+/** What the scheduler hands the engine: a claimed request, its builder, a worker with a slot. */
+export interface BuildAssignment {
+  request: BuildRequestRecord;
+  builder: ResolvedBuilder;
+  worker: ConnectedWorker;
+}
+
+export interface BuildEngineDeps {
+  storage: Storage;
+  events: EventBus;
+  clock: Clock;
+  log: MasterLog;
+  masterName: string;
+}
+
+export interface BuildOutcome {
+  buildId: number;
+  result: BuildResult;
+  reason: string | null;
+}
+
+/** The result of a finished command, before the step's flunk/warn rules. */
+export function commandResult(step: ResolvedStep, outcome: CommandOutcome, stopped: boolean): { result: BuildResult; reason: string | null } {
+  switch (outcome.reason) {
+    case 'exited': {
+      const code = outcome.exitCode;
+      const decoded = code === null ? undefined : step.decodeRC?.[String(code)];
+      if (decoded) return { result: decoded, reason: null };
+      if (code === 0) return { result: 'success', reason: null };
+      return { result: 'failure', reason: code === null ? `killed by ${outcome.signal ?? 'a signal'}` : `exit code ${code}` };
+    }
+    case 'timeout':
+    case 'maxTime':
+      return { result: 'failure', reason: outcome.message ?? outcome.reason };
+    case 'interrupted':
+      return { result: stopped ? 'cancelled' : 'exception', reason: outcome.message ?? 'interrupted' };
+    case 'spawnFailed':
+      return { result: 'exception', reason: outcome.message ?? 'the command could not start' };
+  }
+}
+
+export class BuildRun {
+  private stopReason: string | null = null;
+  private current: string | undefined;
+  private properties: Record<string, unknown> = {};
+  buildId: number | undefined;
+  private markCreated: (buildId: number) => void = () => {};
+  /** Resolves with the build's id once its row exists (stop and the API need it). */
+  readonly created = new Promise<number>((resolve) => (this.markCreated = resolve));
+
+  constructor(private readonly deps: BuildEngineDeps, private readonly assignment: BuildAssignment) {}
+
+  /** Stops the build: the running command is interrupted, the remaining steps are skipped. */
+  stop(reason: string): void {
+    if (this.stopReason !== null) return;
+    this.stopReason = reason;
+    if (this.current) this.assignment.worker.interrupt(this.current, reason);
+  }
+
+  async run(): Promise<BuildOutcome> {
+    const { storage, events, clock } = this.deps;
+    const { request, builder, worker } = this.assignment;
+    this.properties = {
+      ...builder.properties, ...request.properties,
+      builder: builder.name, branch: request.branch, revision: request.revision, worker: worker.name,
+    };
+    const build = await storage.createBuild({
+      requestId: request.id, builder: builder.name, worker: worker.name, master: this.deps.masterName,
+      startedAt: clock.now(), properties: this.properties,
+    });
+    this.buildId = build.id;
+    this.markCreated(build.id);
+    this.properties['buildnumber'] = build.number;
+    events.publish({ type: 'build.started', buildId: build.id, builder: builder.name, number: build.number, worker: worker.name, requestId: request.id });
+
+    const stepRecords = [];
+    for (const [i, step] of builder.steps.entries()) stepRecords.push(await storage.addStep(build.id, i, step.name));
+
+    let result: BuildResult = 'success';
+    let reason: string | null = null;
+    let halted = false;
+    let lost = false;
+    for (const [i, step] of builder.steps.entries()) {
+      const record = stepRecords[i]!;
+      const skip = lost || ((halted || this.stopReason !== null) && !step.alwaysRun);
+      if (skip) {
+        await storage.finishStep(record.id, 'skipped', clock.now());
+        events.publish({ type: 'step.finished', buildId: build.id, step: i, name: step.name, result: 'skipped' });
+        continue;
+      }
+      const stepOutcome = await this.runStep(build.id, record.id, i, step);
+      const r = stepOutcome.result;
+      if (r === 'retry') {
+        lost = true;
+        result = 'retry';
+        reason = stepOutcome.reason;
+        continue;
+      }
+      if (r === 'failure') {
+        if (step.flunkOnFailure) result = worstResult(result, 'failure');
+        else if (step.warnOnFailure) result = worstResult(result, 'warnings');
+        if (step.haltOnFailure) halted = true;
+      } else if (r === 'warnings') {
+        result = worstResult(result, 'warnings');
+      } else if (r === 'exception' || r === 'cancelled') {
+        result = worstResult(result, r);
+        halted = true;
+      }
+    }
+    if (this.stopReason !== null && !lost) {
+      result = worstResult(result, 'cancelled');
+      reason = this.stopReason;
+    }
+    await storage.finishBuild(build.id, result, clock.now(), reason);
+    events.publish({ type: 'build.finished', buildId: build.id, builder: builder.name, number: build.number, result, reason });
+    return { buildId: build.id, result, reason };
+  }
+
+  private async runStep(buildId: number, stepId: number, index: number, step: ResolvedStep): Promise<{ result: BuildResult; reason: string | null }> {
+    const { storage, events, clock } = this.deps;
+    const { request, builder, worker } = this.assignment;
+    await storage.startStep(stepId, clock.now());
+    events.publish({ type: 'step.started', buildId, step: index, name: step.name });
+    const log = await storage.createLog(stepId, 'stdio');
+    const patterns = propertyPatterns(step);
+    let propertiesChanged = false;
+    const writer = new LogWriter(storage, log.id, 0, patterns.length === 0 ? undefined : (stream, text) => {
+      if (stream !== 'o') return;
+      for (const [name, re] of patterns) {
+        const m = re.exec(text);
+        if (m) {
+          this.properties[name] = m[1] ?? m[0];
+          propertiesChanged = true;
+        }
+      }
+    });
+    const env: Record<string, string> = {
+      KEEL_BUILDER: builder.name, KEEL_BUILD_NUMBER: String(this.properties['buildnumber']),
+      KEEL_BRANCH: request.branch ?? '', KEEL_REVISION: request.revision ?? '', KEEL_WORKER: worker.name,
+    };
+    const command = commandForStep(step, { builder, branch: request.branch, revision: request.revision, env });
+    await writer.append('h', `${command.argv.map((a) => (/^[\w./=:-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}\n in dir ${command.workdir} (timeout ${step.timeout} s${step.maxTime ? `, maxTime ${step.maxTime} s` : ''})\n`);
+    const started = clock.now();
+    let outcome: { result: BuildResult; reason: string | null };
+    try {
+      const { commandId, done } = worker.runCommand(command, async (chunks) => {
+        for (const c of chunks) await writer.append(c.stream, c.data);
+        events.publish({ type: 'log.lines', buildId, step: index, log: 'stdio', numLines: writer.linesWritten });
+      });
+      this.current = commandId;
+      if (this.stopReason !== null) worker.interrupt(commandId, this.stopReason);
+      const finished = await done;
+      outcome = commandResult(step, finished, this.stopReason !== null);
+      const how = finished.reason === 'exited'
+        ? (finished.exitCode !== null ? `exit code ${finished.exitCode}` : `signal ${finished.signal ?? '?'}`)
+        : `${finished.reason}${finished.message ? `: ${finished.message}` : ''}`;
+      await writer.append('h', `\nprogram finished with ${how}; elapsed ${((clock.now() - started) / 1000).toFixed(3)} s\n`);
+    } catch (err) {
+      if (!(err instanceof WorkerLostError)) throw err;
+      outcome = { result: 'retry', reason: err.message };
+      await writer.append('h', `\n${err.message}: the build will be retried\n`);
+    } finally {
+      this.current = undefined;
+    }
+    await writer.finish();
+    if (propertiesChanged) await storage.setBuildProperties(buildId, this.properties);
+    await storage.finishStep(stepId, outcome.result, clock.now(), outcome.reason);
+    events.publish({ type: 'step.finished', buildId, step: index, name: step.name, result: outcome.result });
+    return outcome;
+  }
+}

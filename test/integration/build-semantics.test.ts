@@ -1,0 +1,95 @@
+// A multi-step build on a real worker process over a real WebSocket: halt/flunk/warn/alwaysRun
+// and decodeRC decide the step and build results; logs and properties come through the API.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { KeelConfig } from '../../src/master/config.js';
+import { api, forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
+import type { RunningMaster, WorkerProcess } from './ci-harness.js';
+
+const config: KeelConfig = {
+  workers: [{ name: 'w1', secret: 'pw1', maxBuilds: 2 }],
+  builders: [
+    {
+      name: 'semantics', workers: ['w1'], env: { GREETING: 'hello' },
+      steps: [
+        { type: 'shell', name: 'greet', command: 'echo "$GREETING from $KEEL_BUILDER"; echo "version: 1.2.3"', setProperties: { version: '^version: (\\S+)' } },
+        { type: 'shell', name: 'warn-only', command: 'exit 1', flunkOnFailure: false, warnOnFailure: true },
+        { type: 'shell', name: 'decoded', command: 'exit 5', decodeRC: { 0: 'success', 5: 'warnings' } },
+        { type: 'shell', name: 'flunk', command: 'echo broken >&2; exit 2' },
+        { type: 'shell', name: 'after-flunk', command: 'echo still runs' },
+        { type: 'shell', name: 'halt', command: 'exit 3', haltOnFailure: true },
+        { type: 'shell', name: 'skipped', command: 'echo never' },
+        { type: 'shell', name: 'cleanup', command: 'echo cleaning', alwaysRun: true },
+      ],
+    },
+    { name: 'green', workers: ['w1'], steps: [{ type: 'shell', command: ['echo', 'all good'] }] },
+  ],
+};
+
+describe('build semantics on a real worker', () => {
+  let m: RunningMaster;
+  let worker: WorkerProcess;
+  const dir = tempDir('keel-semantics-');
+
+  before(async () => {
+    m = await startMaster(config, { dbUrl: `sqlite:${join(dir.path, 'db.sqlite')}` });
+    worker = spawnWorker(m.port, 'w1', 'pw1', join(dir.path, 'worker'));
+    await waitFor('worker connected', () => m.master.registry.get('w1'));
+  });
+  after(async () => {
+    await worker.stop();
+    await m.stop();
+    dir.remove();
+  });
+
+  it('a green build is success', async () => {
+    const build = await forceAndWait(m, 'green');
+    assert.equal(build.result, 'success');
+    assert.equal(build.number, 1);
+    assert.equal(build.worker, 'w1');
+    assert.deepEqual(build.steps.map((s) => [s.name, s.result, s.logs]), [['echo', 'success', ['stdio']]]);
+    assert.match(await logText(m, build.id, 0), /all good/);
+  });
+
+  it('halt/flunk/warn/alwaysRun/decodeRC give each step and the build the right result', async () => {
+    const build = await forceAndWait(m, 'semantics', { reason: 'test', properties: { extra: 1 } });
+    assert.deepEqual(build.steps.map((s) => [s.name, s.result]), [
+      ['greet', 'success'],
+      ['warn-only', 'failure'],
+      ['decoded', 'warnings'],
+      ['flunk', 'failure'],
+      ['after-flunk', 'success'],
+      ['halt', 'failure'],
+      ['skipped', 'skipped'],
+      ['cleanup', 'success'],
+    ]);
+    assert.equal(build.result, 'failure');
+    assert.equal(build.properties['version'], '1.2.3');
+    assert.equal(build.properties['extra'], 1);
+    assert.equal(build.steps[3]?.reason, 'exit code 2');
+    assert.match(await logText(m, build.id, 0), /hello from semantics/);
+    const flunk = await api<{ lines: { n: number; stream: string; text: string }[]; total: number; finished: boolean }>(m.url, `/builds/${build.id}/steps/flunk/logs/stdio`);
+    assert.equal(flunk.status, 200);
+    assert.ok(flunk.body.finished);
+    assert.ok(flunk.body.lines.some((l) => l.stream === 'e' && l.text === 'broken'));
+    assert.ok(flunk.body.lines.some((l) => l.stream === 'h' && /program finished with exit code 2/.test(l.text)));
+    assert.equal(flunk.body.total, flunk.body.lines.length);
+  });
+
+  it('lists builds with filters and serves the documented shapes', async () => {
+    const all = await api<{ builds: { id: number; result: string }[]; total: number }>(m.url, '/builds?limit=10');
+    assert.equal(all.body.total, 2);
+    const failed = await api<{ builds: { builder: string }[]; total: number }>(m.url, '/builds?result=failure');
+    assert.deepEqual([failed.body.total, failed.body.builds[0]?.builder], [1, 'semantics']);
+    const bad = await api<{ error: { code: string } }>(m.url, '/builds?limit=abc');
+    assert.deepEqual([bad.status, bad.body.error.code], [400, 'KEEL_ERR_BAD_REQUEST']);
+    const workers = await api<{ workers: { name: string; connected: boolean; info: { node?: string } }[]; total: number }>(m.url, '/workers');
+    assert.deepEqual(workers.body.workers.map((w) => [w.name, w.connected, w.info.node]), [['w1', true, process.version]]);
+    const builders = await api<{ builders: { name: string }[]; total: number }>(m.url, '/builders');
+    assert.deepEqual(builders.body.builders.map((b) => b.name), ['semantics', 'green']);
+    assert.equal((await api(m.url, '/builders/nope')).status, 404);
+    assert.equal((await api(m.url, '/builds/99999')).status, 404);
+    assert.equal((await api(m.url, '/builders/nope/force', { method: 'POST', body: {} })).status, 404);
+  });
+});
