@@ -29,6 +29,17 @@ describe('keel test with crashing files', () => {
     assert.deepEqual(tests, ['abort > aborts:error', 'abort > before:pass', 'good > ok:pass']);
   });
 
+  test('running out of memory is a crash; the run goes on', async () => {
+    const { r } = await run(
+      { 'test/hog.test.mjs': "import { test } from 'node:test';\ntest('hoards', () => { const keep = []; for (;;) keep.push(new Array(1e5).fill(keep.length)); });\n" },
+      ['--node-option=--max-old-space-size=24'],
+    );
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /hog crashed \((killed by signal SIGABRT|exit code 134)\) in hoards after 0 tests/);
+    assert.match(r.stdout, /heap out of memory|Reached heap limit/);
+    assert.match(r.stdout, /good passed/);
+  });
+
   test('process.exit(0) in the middle is an early exit, not a success', async () => {
     const { r } = await run({
       'test/exits.test.mjs': "import { test } from 'node:test';\ntest('one', () => {});\ntest('exits', () => { process.exit(0); });\ntest('never', () => {});\n",
