@@ -7,6 +7,9 @@ import { registerTestCommand } from './test-command.js';
 import { registerParseCommand } from './parse-command.js';
 import { registerCheckconfigCommand } from './checkconfig-command.js';
 import { registerWorkerCommand } from './worker-command.js';
+import { registerUpCommand } from './up-command.js';
+import { registerMasterCommand } from './master-command.js';
+import { registerForceCommand } from './force-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -19,7 +22,10 @@ const program = new Command('keel')
 registerTestCommand(program);
 registerParseCommand(program);
 registerCheckconfigCommand(program);
+registerUpCommand(program);
+registerMasterCommand(program);
 registerWorkerCommand(program);
+registerForceCommand(program);
 
 try {
   await program.parseAsync(process.argv);
