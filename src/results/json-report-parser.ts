@@ -2,7 +2,7 @@
 // (docs/json-report.md). JSON is not line-based, so lines are buffered and parsed at finish().
 
 import { TEST_OUTCOMES, type TestCaseResult, type TestOutcome } from './model.js';
-import { joinDetails, type LogStream, type ParseResult, type ResultFormat, type ResultParser } from './result-parser.js';
+import { cleanLine, joinDetails, type LogStream, type ParseResult, type ResultFormat, type ResultParser } from './result-parser.js';
 import { TestCollector, joinedId, makeResult } from './test-collector.js';
 
 type Json = Record<string, unknown>;
@@ -56,8 +56,10 @@ export class JsonReportParser implements ResultParser {
   feedLine(line: string, stream?: LogStream): void {
     // A report printed to stdout comes with progress on stderr (jest --json): keep stdout only.
     if (stream === 'stderr' || this.size > MAX_JSON_CHARS) return;
-    this.lines.push(line);
-    this.size += line.length + 1;
+    // Reports copied out of a build log may carry its colours and CRs.
+    const clean = cleanLine(line);
+    this.lines.push(clean);
+    this.size += clean.length + 1;
   }
 
   finish(): ParseResult {
@@ -129,16 +131,19 @@ function readCtrf(doc: Json, out: TestCollector): void {
   const results = doc['results'] as Json;
   for (const t of arr(results['tests'])) {
     if (!isObject(t)) continue;
-    const file = str(t['filePath']) ?? '';
+    // Reporters put the full name in `name` and repeat the file in `suite`: the file path and
+    // the name make the id; `suite` stands in for a missing path.
     const suite = t['suite'];
-    const suites = Array.isArray(suite) ? suite.filter((x): x is string => typeof x === 'string') : typeof suite === 'string' && suite !== '' ? suite.split(' > ') : [];
-    const names = [...suites, str(t['name']) ?? ''];
+    const suiteText = Array.isArray(suite) ? suite.filter((x): x is string => typeof x === 'string').join(' > ') : str(suite);
+    const file = str(t['filePath']) ?? suiteText ?? '';
+    const names = [str(t['name']) ?? ''];
     const status = str(t['status']) ?? '';
     const retries = num(t['retries']) ?? 0;
     let outcome: TestOutcome;
     if (status === 'passed') outcome = t['flaky'] === true || retries > 0 ? 'flaky' : 'pass';
     else if (status === 'failed') outcome = 'fail';
     else if (status === 'skipped' || status === 'pending') outcome = 'skip';
+    else if (/^(?:todo|skipped|pending|disabled)$/.test(str(t['rawStatus']) ?? '')) outcome = 'skip';
     else outcome = 'error';
     const message = firstLine(str(t['message']));
     const details = joinDetails([str(t['trace']) ?? str(t['message']) ?? '']);

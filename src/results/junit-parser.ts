@@ -4,7 +4,7 @@
 
 import { XMLParser } from 'fast-xml-parser';
 import type { TestOutcome } from './model.js';
-import { joinDetails, type ParseResult, type ResultParser } from './result-parser.js';
+import { cleanLine, joinDetails, type ParseResult, type ResultParser } from './result-parser.js';
 import { TestCollector, joinedId, makeResult } from './test-collector.js';
 import { splitPythonId } from './python-unittest-lines.js';
 
@@ -56,8 +56,10 @@ export class JunitParser implements ResultParser {
 
   feedLine(line: string): void {
     if (this.size > MAX_XML_CHARS) return;
-    this.lines.push(line);
-    this.size += line.length + 1;
+    // Reports copied out of a build log may carry its colours and CRs.
+    const clean = cleanLine(line);
+    this.lines.push(clean);
+    this.size += clean.length + 1;
   }
 
   finish(): ParseResult {
@@ -90,7 +92,9 @@ export class JunitParser implements ResultParser {
     let file: string;
     let name: string;
     let id: string;
-    if (classname !== '' && classname !== 'test' && classname !== rawName) {
+    // node:test 22+ names the class after the enclosing describe (or `test`) and adds the file.
+    const nodeStyle = classname === 'test' || (attr(c, 'file') !== undefined && (classname === suites[suites.length - 1] || classname === suites.join('.')));
+    if (classname !== '' && !nodeStyle && classname !== rawName) {
       // Ant, Surefire, pytest, gotestsum, Vitest: the class (or file) and the test's name.
       file = attr(c, 'file') ?? classname;
       name = rawName;

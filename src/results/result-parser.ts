@@ -43,9 +43,11 @@ export interface ResultParser extends LineParser {
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]/g;
 
-/** Strips a trailing CR and ANSI escapes; cheap when there are none, which is the usual case. */
+/** Strips trailing CRs and ANSI escapes; cheap when there are none, which is the usual case. */
 export function cleanLine(line: string): string {
-  if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+  let end = line.length;
+  while (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+  if (end !== line.length) line = line.slice(0, end);
   if (line.includes('\x1b')) line = line.replace(ANSI, '');
   return line;
 }
