@@ -41,7 +41,7 @@ export class FormatDetector {
     const first = !this.seenContent;
     this.seenContent = true;
     if (t.startsWith('<')) {
-      if (/^<\?xml\b/.test(t) && first) return 'junit';
+      if (/^<\?xml\b/.test(t)) return 'junit';
       if (/^<testsuites?[\s>]/.test(t)) return 'junit';
       return undefined;
     }

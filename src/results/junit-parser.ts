@@ -58,6 +58,8 @@ export class JunitParser implements ResultParser {
     if (this.size > MAX_XML_CHARS) return;
     // Reports copied out of a build log may carry its colours and CRs.
     const clean = cleanLine(line);
+    // Output before the document (a build's own lines) would make it invalid XML.
+    if (this.lines.length === 0 && !clean.trimStart().startsWith('<')) return;
     this.lines.push(clean);
     this.size += clean.length + 1;
   }

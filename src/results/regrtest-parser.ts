@@ -304,6 +304,8 @@ export class RegrtestParser implements ResultParser {
       const r = this.record(this.startedSeq, this.files.get(this.startedSeq)?.length ?? 1);
       if (r.outcome === undefined && this.sawSummary) r.outcome = 'pass';
     }
+    // -j prints only finished files; the `running:` line names those a killed build cut short.
+    if (!this.sawSummary) for (const name of this.running) if (!this.files.has(name)) this.record(name);
     const files = new TestCollector();
     for (const [file, attempts] of this.files) {
       attempts.forEach((a, i) => {
