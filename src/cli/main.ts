@@ -3,13 +3,21 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { reportCliError } from './cli-errors.js';
-import { registerTestCommand } from './test-command.js';
-import { registerParseCommand } from './parse-command.js';
-import { registerCheckconfigCommand } from './checkconfig-command.js';
-import { registerWorkerCommand } from './worker-command.js';
-import { registerUpCommand } from './up-command.js';
-import { registerMasterCommand } from './master-command.js';
-import { registerForceCommand } from './force-command.js';
+
+type Register = (program: Command) => void;
+
+// Subcommands, loaded lazily: `keel test` must not pay for the master's web server and database
+// drivers at every start (it is started once per CI job, and its speed is measured). The order
+// is the order of `keel --help`.
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  test: async () => (await import('./test-command.js')).registerTestCommand,
+  parse: async () => (await import('./parse-command.js')).registerParseCommand,
+  checkconfig: async () => (await import('./checkconfig-command.js')).registerCheckconfigCommand,
+  up: async () => (await import('./up-command.js')).registerUpCommand,
+  master: async () => (await import('./master-command.js')).registerMasterCommand,
+  worker: async () => (await import('./worker-command.js')).registerWorkerCommand,
+  force: async () => (await import('./force-command.js')).registerForceCommand,
+};
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,16 +26,10 @@ const program = new Command('keel')
   .version(pkg.version)
   .showHelpAfterError();
 
-// One line per subcommand; the order is the order of `keel --help`.
-registerTestCommand(program);
-registerParseCommand(program);
-registerCheckconfigCommand(program);
-registerUpCommand(program);
-registerMasterCommand(program);
-registerWorkerCommand(program);
-registerForceCommand(program);
-
 try {
+  const asked = process.argv[2];
+  const names = asked !== undefined && asked in COMMANDS ? [asked] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]!())(program);
   await program.parseAsync(process.argv);
 } catch (err) {
   process.exitCode = reportCliError(err);

@@ -2,7 +2,6 @@
 // a busy loop, the signal is handled off the main thread), then a pause gives the JavaScript
 // stack. A process idle in its event loop has no stack to show; for it we name what the loop
 // waits on instead.
-import WebSocket from 'ws';
 
 const INSPECTOR_URL = /Debugger listening on (ws:\/\/\S+)/;
 
@@ -43,6 +42,8 @@ export async function dumpStacks(pid: number, stderrText: () => string, budgetMs
     if (!url) await new Promise((r) => setTimeout(r, 20));
   }
   if (!url) return '(no stack dump: the inspector did not open in time)';
+  // Loaded here, not at the top: only a timed-out file needs it.
+  const { default: WebSocket } = await import('ws');
   return await new Promise<string>((resolve) => {
     const ws = new WebSocket(url);
     let nextId = 1;

@@ -200,7 +200,9 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
   clearTimeout(timer);
   opts.signal?.removeEventListener('abort', onAbort);
   // Grandchildren may hold the pipes open; give them a moment, then stop listening.
-  await Promise.race([channelClosed, new Promise((r) => setTimeout(r, 200))]);
+  let drainTimer: NodeJS.Timeout | undefined;
+  await Promise.race([channelClosed, new Promise((r) => (drainTimer = setTimeout(r, 200)))]);
+  clearTimeout(drainTimer);
   const envChanges = [...(end?.envChanges ?? [])];
   if (processGroupAlive(child.pid!)) {
     if (!timedOut && !interrupted) envChanges.push('left child processes running (killed)');

@@ -7,21 +7,35 @@ export interface EnvSnapshot {
   resources: Map<string, number>;
 }
 
-export function countResources(ignore: readonly string[] = []): Map<string, number> {
+/** Handle types of stdout and stderr once opened: they are the process's, not a test's. */
+function stdioHandleTypes(): string[] {
+  const types: string[] = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    const handle = (stream as unknown as { _handle?: { constructor?: { name?: string } } })._handle;
+    const name = handle?.constructor?.name;
+    if (name === 'Pipe' || name === 'TTY') types.push(`${name}Wrap`);
+  }
+  return types;
+}
+
+/**
+ * Active resources by type. With `withoutStdio`, the handles of stdout and stderr are left
+ * out: they open on first use, so a test that merely printed is not blamed for them (opening
+ * them up front would cost every test process a few milliseconds).
+ */
+export function countResources(withoutStdio = false): Map<string, number> {
   const counts = new Map<string, number>();
   for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
-  for (const type of ignore) {
-    const n = counts.get(type);
-    if (n !== undefined) counts.set(type, n - 1);
+  if (withoutStdio) {
+    for (const type of stdioHandleTypes()) {
+      const n = counts.get(type);
+      if (n !== undefined) counts.set(type, n - 1);
+    }
   }
   return counts;
 }
 
 export function takeSnapshot(): EnvSnapshot {
-  // stdout and stderr open their handles on first use; open them now so that a test that
-  // prints is not blamed for them.
-  void process.stdout;
-  void process.stderr;
   return { env: { ...process.env }, cwd: process.cwd(), resources: countResources() };
 }
 

@@ -66,7 +66,7 @@ function listen(stream: EventSource): void {
         idleTimer = setTimeout(check, IDLE_CHECK_MS).unref();
         return;
       }
-      finish(true, countResources());
+      finish(true, countResources(true));
       process.exit(process.exitCode ?? 0);
     };
     idleTimer = setTimeout(check, IDLE_CHECK_MS).unref();
