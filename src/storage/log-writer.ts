@@ -10,6 +10,9 @@ export class LogWriter {
   /** The unfinished last line of each stream: stdout and stderr interleave by whole lines. */
   private partial: Record<LogStream, string> = { o: '', e: '', h: '' };
   private writing: Promise<void> = Promise.resolve();
+  private delayTimer: NodeJS.Timeout | undefined;
+  /** Longest a whole line waits in memory before it is written, so live readers see it. */
+  maxDelayMs = 200;
 
   /**
    * `onLine` sees every whole line as it is formed: the seam for line-based observers (build
@@ -42,11 +45,21 @@ export class LogWriter {
       nl = text.indexOf('\n', start);
     }
     if (start < text.length) this.partial[stream] += text.slice(start);
-    return this.bufferedBytes >= CHUNK_TARGET_BYTES ? this.flush() : this.writing;
+    if (this.bufferedBytes >= CHUNK_TARGET_BYTES) return this.flush();
+    if (this.lines.length > 0 && !this.delayTimer) {
+      this.delayTimer = setTimeout(() => {
+        this.delayTimer = undefined;
+        // A failed write surfaces at the next append, flush or finish, which await `writing`.
+        void this.flush().catch(() => {});
+      }, this.maxDelayMs);
+    }
+    return this.writing;
   }
 
   /** Writes the whole lines held so far. */
   flush(): Promise<void> {
+    clearTimeout(this.delayTimer);
+    this.delayTimer = undefined;
     if (this.lines.length > 0) {
       const chunk = encodeLogChunk(this.nextLine, this.lines);
       this.nextLine += this.lines.length;

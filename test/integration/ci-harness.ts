@@ -107,7 +107,7 @@ export interface BuildJson {
   steps: { number: number; name: string; result: string | null; reason: string | null; logs: string[] }[];
 }
 
-/** Forces a build and waits for the request's first build to finish; returns that build. */
+/** Forces a build and waits for the request's final (not retried) build; returns that build. */
 export async function forceAndWait(m: RunningMaster, builder: string, body: Record<string, unknown> = {}, token?: string): Promise<BuildJson> {
   const forced = await api<{ requestId: number }>(m.url, `/builders/${encodeURIComponent(builder)}/force`, { method: 'POST', body, ...(token ? { token } : {}) });
   if (forced.status !== 201) throw new Error(`force failed: ${JSON.stringify(forced.body)}`);
@@ -120,7 +120,8 @@ export async function waitForBuildOfRequest(m: RunningMaster, requestId: number,
     const last = req.body.buildIds[req.body.buildIds.length - 1];
     if (last === undefined) return undefined;
     const build = await api<BuildJson>(m.url, `/builds/${last}`);
-    return build.body.result !== null ? build.body : undefined;
+    // A retried build sends its request back to the queue: wait for the one after it.
+    return build.body.result !== null && build.body.result !== 'retry' ? build.body : undefined;
   }, timeoutMs);
 }
 
