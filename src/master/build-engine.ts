@@ -140,7 +140,8 @@ export class BuildRun {
     // The test-step seam: today only keel test's closing line is read ("FAILURE then SUCCESS"
     // turns a passing step into warnings); the test-intelligence parsers will observe here too.
     let flakyRun = false;
-    const writer = new LogWriter(storage, log.id, 0, (stream, text) => {
+    const observe = patterns.length > 0 || step.type === 'test';
+    const writer = new LogWriter(storage, log.id, 0, !observe ? undefined : (stream, text) => {
       if (stream !== 'o') return;
       if (step.type === 'test' && /^Result: .+ then SUCCESS$/.test(text)) flakyRun = true;
       for (const [name, re] of patterns) {
@@ -160,9 +161,12 @@ export class BuildRun {
     const started = clock.now();
     let outcome: { result: BuildResult; reason: string | null };
     try {
-      const { commandId, done } = worker.runCommand(command, async (chunks) => {
-        for (const c of chunks) await writer.append(c.stream, c.data);
+      const { commandId, done } = worker.runCommand(command, (chunks) => {
+        // Synchronous appends keep batches in order; the last promise covers all writes so far.
+        let stored: Promise<void> = Promise.resolve();
+        for (const c of chunks) stored = writer.append(c.stream, c.data);
         events.publish({ type: 'log.lines', buildId, step: index, log: 'stdio', numLines: writer.linesWritten });
+        return stored;
       });
       this.current = commandId;
       if (this.stopReason !== null) worker.interrupt(commandId, this.stopReason);

@@ -24,6 +24,7 @@ export class WorkerLostError extends Error {
 }
 
 interface PendingCommand {
+  /** Must take the chunks synchronously; resolves once they are stored. */
   onOutput: (chunks: OutputChunks) => Promise<void>;
   /** Output is stored in order: each batch waits for the one before. */
   chain: Promise<void>;
@@ -68,8 +69,11 @@ export class ConnectedWorker {
       const cmd = this.commands.get(msg.commandId);
       if (!cmd) return;
       const bytes = msg.chunks.reduce((n, c) => n + c.data.length, 0);
-      // Acknowledge only once stored: that is what bounds the worker's unsent output.
-      cmd.chain = cmd.chain.then(() => cmd.onOutput(msg.chunks)).then(
+      // onOutput takes the batch at once, in arrival order, so the next batch is parsed while
+      // this one is compressed and written. The ack waits until it is stored: that, with the
+      // worker's window, is what bounds the output in flight.
+      const stored = cmd.onOutput(msg.chunks);
+      cmd.chain = Promise.all([cmd.chain, stored]).then(
         () => void this.conn.send({ type: 'output.ack', commandId: msg.commandId, bytes }),
         (err: unknown) => cmd.reject(err instanceof Error ? err : new Error(String(err))),
       );

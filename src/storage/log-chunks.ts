@@ -1,7 +1,10 @@
 // Line-indexed compressed log chunks: how a log is cut, compressed and read back. A chunk holds
 // consecutive lines, each stored as its one-letter stream tag, its text and "\n", deflated as one.
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { EncodedLogChunk, LogLine, LogStream } from './storage.js';
+
+const deflateRawAsync = promisify(deflateRaw);
 
 /** Raw bytes a chunk collects before it is compressed and written; bounds the read of one line. */
 export const CHUNK_TARGET_BYTES = 64 * 1024;
@@ -45,4 +48,14 @@ export function chunkText(content: Uint8Array): Buffer {
     start = end + 1;
   }
   return out.subarray(0, w);
+}
+
+/**
+ * Compresses already-tagged text (every line is its tag, its text and "\n") off the main thread:
+ * the caller can keep receiving output while zlib works on the thread pool.
+ */
+export async function encodeTaggedChunk(firstLine: number, lineCount: number, tagged: string): Promise<EncodedLogChunk> {
+  const bytes = Buffer.from(tagged, 'utf8');
+  const content = await deflateRawAsync(bytes, { level: 1 });
+  return { firstLine, lastLine: firstLine + lineCount - 1, content, rawBytes: bytes.length };
 }

@@ -1,10 +1,16 @@
 // Turns a stream of output text (arbitrary pieces, tagged by stream) into whole lines and writes
-// them as compressed chunks. One writer per log; it holds at most one chunk of lines in memory.
-import { CHUNK_TARGET_BYTES, encodeLogChunk } from './log-chunks.js';
+// them as compressed chunks. One writer per log; it holds at most about one chunk in memory.
+// Text is handled a piece at a time with string operations, not line by line, because a 100 MB
+// log is a million lines and per-line work is what made logs slow.
+import { CHUNK_TARGET_BYTES, encodeTaggedChunk } from './log-chunks.js';
 import type { LogStream, Storage } from './storage.js';
 
+const STREAMS: readonly LogStream[] = ['o', 'e', 'h'];
+
 export class LogWriter {
-  private lines: { stream: LogStream; text: string }[] = [];
+  /** Tagged text of whole lines not yet written ("o" + line + "\n" …). */
+  private pieces: string[] = [];
+  private pendingLines = 0;
   private bufferedBytes = 0;
   private nextLine: number;
   /** The unfinished last line of each stream: stdout and stderr interleave by whole lines. */
@@ -16,75 +22,77 @@ export class LogWriter {
 
   /**
    * `onLine` sees every whole line as it is formed: the seam for line-based observers (build
-   * properties from output now, test-result parsers later) that must not hold the log.
+   * properties from output now, test-result parsers later) that must not hold the log. Without
+   * one, lines are never split apart.
    */
   constructor(private readonly storage: Storage, readonly logId: number, firstLine = 0, private readonly onLine?: (stream: LogStream, text: string) => void) {
     this.nextLine = firstLine;
   }
 
   get linesWritten(): number {
-    return this.nextLine + this.lines.length;
+    return this.nextLine + this.pendingLines;
   }
 
   /**
-   * Adds output. Resolves once any chunk this filled is in the database, so a caller that awaits
-   * it (before asking the worker for more) keeps memory bounded.
+   * Adds output. Resolves once the chunks written so far are in the database, so a caller that
+   * awaits it (before asking the worker for more) keeps memory bounded.
    */
   append(stream: LogStream, text: string): Promise<void> {
-    let start = 0;
-    let nl = text.indexOf('\n');
-    if (nl >= 0 && this.partial[stream]) {
-      this.push(stream, this.partial[stream] + text.slice(0, nl));
-      this.partial[stream] = '';
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
+    const lastNl = text.lastIndexOf('\n');
+    if (lastNl < 0) {
+      this.partial[stream] += text;
+      return this.writing;
     }
-    while (nl >= 0) {
-      this.push(stream, text.slice(start, nl));
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
-    if (start < text.length) this.partial[stream] += text.slice(start);
+    // A carriage return before a newline ends Windows and progress-bar lines; drop it.
+    let body = this.partial[stream] + text.slice(0, lastNl);
+    this.partial[stream] = text.slice(lastNl + 1);
+    if (body.includes('\r')) body = body.replace(/\r+(?=\n|$)/g, '');
+    this.addLines(stream, body);
     if (this.bufferedBytes >= CHUNK_TARGET_BYTES) return this.flush();
-    if (this.lines.length > 0 && !this.delayTimer) {
+    if (!this.delayTimer) {
       this.delayTimer = setTimeout(() => {
         this.delayTimer = undefined;
-        // A failed write surfaces at the next append, flush or finish, which await `writing`.
+        // A failed write surfaces at the next append, flush or finish, which return `writing`.
         void this.flush().catch(() => {});
       }, this.maxDelayMs);
     }
     return this.writing;
   }
 
+  /** `body` is one or more whole lines joined by "\n", without the last newline. */
+  private addLines(stream: LogStream, body: string): void {
+    let count = 1;
+    for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) count++;
+    if (this.onLine) for (const line of body.split('\n')) this.onLine(stream, line);
+    const tagged = stream + (count > 1 ? body.replaceAll('\n', `\n${stream}`) : body) + '\n';
+    this.pieces.push(tagged);
+    this.pendingLines += count;
+    this.bufferedBytes += tagged.length;
+  }
+
   /** Writes the whole lines held so far. */
   flush(): Promise<void> {
     clearTimeout(this.delayTimer);
     this.delayTimer = undefined;
-    if (this.lines.length > 0) {
-      const chunk = encodeLogChunk(this.nextLine, this.lines);
-      this.nextLine += this.lines.length;
-      this.lines = [];
+    if (this.pendingLines > 0) {
+      // Compression starts now, on the thread pool; the database write waits for the one before.
+      const chunk = encodeTaggedChunk(this.nextLine, this.pendingLines, this.pieces.join(''));
+      this.nextLine += this.pendingLines;
+      this.pieces = [];
+      this.pendingLines = 0;
       this.bufferedBytes = 0;
-      this.writing = this.writing.then(() => this.storage.appendLogChunk(this.logId, chunk));
+      this.writing = Promise.all([this.writing, chunk]).then(([, c]) => this.storage.appendLogChunk(this.logId, c));
     }
     return this.writing;
   }
 
   /** Ends the unfinished lines, writes everything and marks the log finished. */
   async finish(): Promise<void> {
-    for (const stream of ['o', 'e', 'h'] as const) {
-      if (this.partial[stream]) this.push(stream, this.partial[stream]);
+    for (const stream of STREAMS) {
+      if (this.partial[stream]) this.addLines(stream, this.partial[stream].replace(/\r+$/, ''));
       this.partial[stream] = '';
     }
     await this.flush();
     await this.storage.finishLog(this.logId);
-  }
-
-  private push(stream: LogStream, text: string): void {
-    // A carriage return ends progress-bar lines; keep the text, drop the trailing \r.
-    const clean = text.endsWith('\r') ? text.slice(0, -1) : text;
-    this.lines.push({ stream, text: clean });
-    this.onLine?.(stream, clean);
-    this.bufferedBytes += clean.length + 2;
   }
 }

@@ -35,7 +35,11 @@ export function createWebServer({ master, log }: WebServerDeps): WebServer {
   registerApiRoutes(app, master);
   app.get('/', async (_req, reply) => reply.type('text/plain').send(`Keel master ${master.masterName}: the API is under /api/v1/, workers connect to /ws/worker\n`));
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const wss = new WebSocketServer({
+    noServer: true, maxPayload: MAX_FRAME_BYTES,
+    // Frames are JSON, parsed right after; checking the UTF-8 twice costs ~10% of log throughput.
+    skipUTF8Validation: true,
+  });
   app.server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path !== '/ws/worker') {

@@ -1,0 +1,127 @@
+// bench/ci: the CI core's speed, side by side with the raw commands where that applies.
+// (a) trigger → complete of a no-op build; (b) a step printing 100 MB of 100-byte lines vs the
+// same command into a pipe; (c) one build of 50 `echo hi` steps; (d) 400 queued no-op builds on
+// 4 worker slots; (e) master peak RSS during (b); (f) downloading (b)'s log through …/raw.
+// Master in this process (SQLite in a temp dir), workers as real `keel worker` processes.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveConfig } from '../../src/master/config.js';
+import { createMaster } from '../../src/master/master.js';
+import type { MasterEvent } from '../../src/master/events.js';
+import { openStorage } from '../../src/storage/open-storage.js';
+import { createWebServer } from '../../src/web/server.js';
+
+const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const MB = Number(process.env['KEEL_BENCH_MB'] ?? 100);
+const LINES = Math.round((MB * 1024 * 1024) / 100);
+const BIG = `yes "$(printf '%099d' 0)" | head -n ${LINES}`;
+
+const dir = mkdtempSync(join(tmpdir(), 'keel-bench-ci-'));
+const storage = await openStorage(`sqlite:${join(dir, 'db.sqlite')}`);
+const config = resolveConfig({
+  workers: [{ name: 'w1', secret: 's', maxBuilds: 2 }, { name: 'w2', secret: 's', maxBuilds: 2 }],
+  builders: [
+    { name: 'noop', workers: ['w1', 'w2'], steps: [{ type: 'shell', command: ['true'] }] },
+    { name: 'big', workers: ['w1'], steps: [{ type: 'shell', command: BIG }] },
+    { name: 'fifty', workers: ['w1'], steps: Array.from({ length: 50 }, (_, i) => ({ type: 'shell' as const, name: `echo${i}`, command: ['echo', 'hi'] })) },
+  ],
+}, { env: {} });
+const master = createMaster({ storage, config });
+await master.start();
+const web = createWebServer({ master, log: { info: () => {}, warn: () => {}, error: (m) => process.stderr.write(`${m}\n`) } });
+const port = await web.listen(0, '127.0.0.1');
+const base = `http://127.0.0.1:${port}/api/v1`;
+
+const workers = ['w1', 'w2'].map((name) => spawn(process.execPath, [...(process.env['KEEL_BENCH_WORKER_FLAGS'] ?? '').split(' ').filter(Boolean), BIN, 'worker', '--master', `ws://127.0.0.1:${port}`, '--name', name, '--secret', 's', '--basedir', join(dir, name), '--max-builds', '2'], { stdio: 'ignore' }));
+// Never leave workers behind, even when the bench fails half-way.
+process.on('exit', () => workers.forEach((w) => w.kill('SIGTERM')));
+while (master.registry.all().length < 2) await new Promise((r) => setTimeout(r, 20));
+
+function finished(requestCount = 1): Promise<number[]> {
+  return new Promise((resolve) => {
+    const ids: number[] = [];
+    const off = master.events.subscribe((e: MasterEvent) => {
+      if (e.type === 'build.finished') {
+        ids.push(e.buildId);
+        if (ids.length === requestCount) {
+          off();
+          resolve(ids);
+        }
+      }
+    });
+  });
+}
+
+async function force(builder: string): Promise<void> {
+  const res = await fetch(`${base}/builders/${builder}/force`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  if (res.status !== 201) throw new Error(`force ${builder}: ${res.status}`);
+}
+
+async function timed(builder: string): Promise<{ ms: number; buildId: number }> {
+  const done = finished();
+  const t0 = performance.now();
+  await force(builder);
+  const [buildId] = await done;
+  return { ms: performance.now() - t0, buildId: buildId! };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+/** KEEL_BENCH_ONLY=b runs only (b), (e) and (f): for profiling the log path. */
+const only = process.env['KEEL_BENCH_ONLY'];
+
+// (a)
+const a: number[] = [];
+if (!only) {
+  for (let i = 0; i < 3; i++) await timed('noop');
+  for (let i = 0; i < 30; i++) a.push((await timed('noop')).ms);
+}
+
+// (b) + (e)
+const rawT0 = performance.now();
+spawnSync('sh', ['-c', `${BIG} | cat > /dev/null`]);
+const rawMs = performance.now() - rawT0;
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+const big = await timed('big');
+clearInterval(sampler);
+const bigBuild = await storage.getBuild(big.buildId);
+
+// (f)
+const f0 = performance.now();
+const res = await fetch(`${base}/builds/${big.buildId}/steps/0/logs/stdio/raw`);
+let downloaded = 0;
+for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) downloaded += piece.length;
+const fMs = performance.now() - f0;
+
+// (c)
+const c = only ? NaN : (await timed('fifty')).ms;
+
+// (d)
+const N = only ? 0 : 400;
+const all = N > 0 ? finished(N) : Promise.resolve([]);
+const d0 = performance.now();
+for (let i = 0; i < N; i++) await master.submit('noop', { reason: 'bench' });
+await all;
+const dMin = (performance.now() - d0) / 60_000;
+
+const rows = [
+  ['(a) trigger → complete, no-op build (median of 30)', `${median(a).toFixed(1)} ms`, '0.34 s', '≤ 50 ms'],
+  [`(b) ${MB} MB of 100-byte lines, ratio to raw pipe`, `${(big.ms / rawMs).toFixed(2)}× (${(big.ms / 1000).toFixed(2)} s vs ${(rawMs / 1000).toFixed(2)} s raw)`, '9.5×', '≤ 1.5×'],
+  ['(c) 50 steps of echo hi', `${(c / 1000).toFixed(2)} s`, '9.2 s', '≤ 1 s'],
+  [`(d) ${N} queued no-op builds on 4 slots`, `${Math.round(N / dMin)} builds/min`, '158/min', '≥ 1,500/min'],
+  ['(e) master peak RSS during (b)', `${Math.round(peakRss / 1024 / 1024)} MB`, '195 MB', '≤ 150 MB'],
+  [`(f) download of (b)'s log via …/raw`, `${(fMs / 1000).toFixed(2)} s (${Math.round(downloaded / 1024 / 1024)} MB)`, '4.65 s', '≤ 0.5 s'],
+];
+process.stdout.write(`bench/ci on ${process.version}, SQLite, 2 worker processes × 2 slots; build result of (b): ${bigBuild?.result}\n\n`);
+process.stdout.write('| measure | Keel | Buildbot 3.7 | goal |\n|---|---|---|---|\n');
+for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
+
+for (const w of workers) w.kill('SIGTERM');
+await master.close();
+await web.close();
+await storage.close();
+rmSync(dir, { recursive: true, force: true });
