@@ -54,9 +54,9 @@ if (vitest) tools.push({ name: 'vitest', command: () => [process.execPath, vites
 
 function time(argv: string[], cwd: string): number {
   const started = performance.now();
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024, env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
   const elapsed = (performance.now() - started) / 1000;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed in ${cwd}: exit ${r.status}\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed in ${cwd}: exit ${r.status}\n${String(r.stdout).slice(-5000)}\n${r.stderr}`);
   return elapsed;
 }
 

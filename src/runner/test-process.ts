@@ -279,8 +279,8 @@ function classify(run: FileRun, f: Facts): FileState {
     run.error = `cannot start the test process: ${f.spawnError.message}`;
     return 'worker bug';
   }
-  if (f.workerBug) {
-    run.error = f.workerBug;
+  if (f.workerBug || f.end?.problem) {
+    run.error = f.workerBug ?? f.end?.problem ?? '';
     return 'worker bug';
   }
   if (!f.hello) {

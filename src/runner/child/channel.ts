@@ -25,7 +25,7 @@ export type ChannelMessage =
       reason?: string;
     }
   | { t: 'diagnostic'; message: string }
-  | { t: 'end'; complete: boolean; envChanges: string[] };
+  | { t: 'end'; complete: boolean; envChanges: string[]; problem?: string };
 
 const fd = Number(process.env[CHANNEL_FD_ENV] ?? '-1');
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
