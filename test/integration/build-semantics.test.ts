@@ -92,4 +92,30 @@ describe('build semantics on a real worker', () => {
     assert.equal((await api(m.url, '/builds/99999')).status, 404);
     assert.equal((await api(m.url, '/builders/nope/force', { method: 'POST', body: {} })).status, 404);
   });
+
+  it('streams build, step and log events over SSE', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${m.url}/api/v1/events`, { signal: controller.signal });
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    const types: string[] = [];
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(piece, { stream: true });
+        for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
+          const data = buffer.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
+          buffer = buffer.slice(i + 2);
+          if (data) types.push((JSON.parse(data.slice(6)) as { type: string }).type);
+          if (types.includes('build.finished')) return;
+        }
+      }
+    })();
+    const build = await forceAndWait(m, 'green');
+    await reading;
+    controller.abort();
+    assert.equal(build.result, 'success');
+    assert.deepEqual(types.filter((t) => t !== 'log.lines'), ['request.added', 'build.started', 'step.started', 'step.finished', 'build.finished']);
+    assert.ok(types.includes('log.lines'));
+  });
 });
