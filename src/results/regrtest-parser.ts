@@ -10,7 +10,8 @@ import { UnittestLineReader, pythonExceptionLine, type UnittestEvent } from './p
 interface FileAttempt {
   outcome: TestOutcome | undefined;
   message?: string;
-  details: string[];
+  /** Allocated on first use: most files have none, and a long log has very many files. */
+  details?: string[];
   durationMs: number | null;
   envChanged: boolean;
 }
@@ -26,6 +27,10 @@ function durationOf(text: string): number | null {
   const m = /\((?:(\d+) min ?)?(?:([\d.]+) sec)?\)/.exec(text);
   if (!m || (m[1] === undefined && m[2] === undefined)) return null;
   return Math.round((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 1000);
+}
+
+function addDetail(r: FileAttempt, line: string): void {
+  pushDetail((r.details ??= []), line);
 }
 
 const RANK: Record<TestOutcome, number> = { pass: 1, xfail: 1, flaky: 1, skip: 2, fail: 3, error: 4 };
@@ -83,7 +88,7 @@ export class RegrtestParser implements ResultParser {
   private record(file: string, attempt = this.attempt): FileAttempt {
     let list = this.files.get(file);
     if (!list) this.files.set(file, (list = []));
-    while (list.length < attempt) list.push({ outcome: undefined, details: [], durationMs: null, envChanged: false });
+    while (list.length < attempt) list.push({ outcome: undefined, durationMs: null, envChanged: false });
     return list[attempt - 1]!;
   }
 
@@ -169,16 +174,16 @@ export class RegrtestParser implements ResultParser {
     if (this.current !== undefined) {
       if (line.startsWith('Timeout (')) {
         this.setState(this.current, { outcome: 'error', message: line.replace(/!$/, '') }, null, true);
-        pushDetail(this.record(this.current).details, line);
+        addDetail(this.record(this.current), line);
         return;
       }
       if (line.startsWith('Fatal Python error: ')) {
         this.setState(this.current, { outcome: 'error', message: line });
-        pushDetail(this.record(this.current).details, line);
+        addDetail(this.record(this.current), line);
         return;
       }
       if (line.startsWith('Warning -- ')) {
-        pushDetail(this.record(this.current).details, line);
+        addDetail(this.record(this.current), line);
         return;
       }
       const leak = /^(\S+) leaked (.*)$/.exec(line);
@@ -231,7 +236,7 @@ export class RegrtestParser implements ResultParser {
     const r = this.record(c.file);
     const msg = pythonExceptionLine(c.lines);
     if (msg !== undefined) r.message = msg;
-    for (const l of c.lines) pushDetail(r.details, l);
+    for (const l of c.lines) addDetail(r, l);
   }
 
   private summaryLine(line: string): void {
@@ -282,12 +287,12 @@ export class RegrtestParser implements ResultParser {
       const first = this.files.get(file)?.[0];
       const only = this.matching.get(file);
       // Without a list (a single-process re-run), the first run's traceback names the method.
-      const frames = first?.details.filter((l) => l.startsWith('  File ')) ?? [];
+      const frames = first?.details?.filter((l) => l.startsWith('  File ')) ?? [];
       const failedBefore = only !== undefined
         ? only.has(e.method) || only.has(name.split('.')[0] ?? '')
         : frames.length === 0 || frames.some((l) => l.endsWith(`, in ${e.method}`));
       if ((first?.outcome === 'fail' || first?.outcome === 'error') && failedBefore) {
-        this.methods.add(makeResult(file, name, id, 'fail', { message: first.message, details: joinDetails(first.details), attempt: 1 }));
+        this.methods.add(makeResult(file, name, id, 'fail', { message: first.message, details: joinDetails(first.details ?? []), attempt: 1 }));
       }
     }
     this.methods.add(makeResult(file, name, id, e.outcome, { message: e.message, details: e.details, attempt: this.attempt }));
@@ -306,27 +311,39 @@ export class RegrtestParser implements ResultParser {
     }
     // -j prints only finished files; the `running:` line names those a killed build cut short.
     if (!this.sawSummary) for (const name of this.running) if (!this.files.has(name)) this.record(name);
-    const files = new TestCollector();
+    // Most files ran once: only re-run ones go through the collector that folds attempts.
+    const files: TestCaseResult[] = [];
+    const rerun = new TestCollector();
     for (const [file, attempts] of this.files) {
-      attempts.forEach((a, i) => {
+      for (let i = 0; i < attempts.length; i++) {
+        const a = attempts[i]!;
         let outcome = a.outcome;
         let message = a.message;
         if (outcome === undefined) {
-          if (this.sawSummary && !this.running.has(file)) return;
+          if (this.sawSummary && !this.running.has(file)) continue;
           outcome = 'error';
           message = 'no result: the log ends while this test runs';
         }
         if (a.envChanged && message === undefined) message = 'env changed';
-        files.add(makeResult(file, '', file, outcome, { durationMs: a.durationMs, message, details: joinDetails(a.details), attempt: i + 1 }));
-      });
+        const r = makeResult(file, '', file, outcome, { durationMs: a.durationMs, message, details: a.details && joinDetails(a.details), attempt: i + 1 });
+        if (attempts.length === 1) files.push(r);
+        else rerun.add(r);
+      }
     }
+    files.push(...rerun.results());
     const tests: TestCaseResult[] = [];
-    const methods = this.methods.results();
-    for (const f of files.results()) {
-      if (this.methodFiles.has(f.file)) tests.push(...methods.filter((t) => t.file === f.file));
+    const methodsByFile = new Map<string, TestCaseResult[]>();
+    for (const t of this.methods.results()) {
+      const list = methodsByFile.get(t.file);
+      if (list) list.push(t);
+      else methodsByFile.set(t.file, [t]);
+    }
+    for (const f of files) {
+      const methods = methodsByFile.get(f.file);
+      if (methods) tests.push(...methods);
       else tests.push(f);
     }
-    for (const t of methods) if (!this.files.has(t.file)) tests.push(t);
+    for (const [file, methods] of methodsByFile) if (!this.files.has(file)) tests.push(...methods);
     const out: ParseResult = { format: this.format, tests };
     if (this.result !== undefined) out.toolSummary = this.result;
     return out;

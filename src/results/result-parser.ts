@@ -56,6 +56,7 @@ export function cleanLine(line: string): string {
 export const MAX_DETAILS_CHARS = 64 * 1024;
 
 export function joinDetails(lines: readonly string[]): string | undefined {
+  if (lines.length === 0) return undefined;
   let text = lines.join('\n').replace(/^\n+|\s+$/g, '');
   if (text.length === 0) return undefined;
   if (text.length > MAX_DETAILS_CHARS) text = text.slice(0, MAX_DETAILS_CHARS) + '\n… (cut)';

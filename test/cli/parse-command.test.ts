@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,8 +46,9 @@ test('--format overrides detection; several files make one document', () => {
   assert.equal(doc.summary.flaky, 1);
 });
 
-test('user mistakes get one clear line with a code and exit 2, never a stack trace', () => {
+test('user mistakes get one clear line with a code and exit 2, never a stack trace', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'keel-parse-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'notes.txt'), 'nothing here looks like a test run\n');
   const cases: [string[], RegExp][] = [
     [[join(dir, 'missing.log')], /cannot read .*missing\.log: no such file \[KEEL_ERR_PARSE_INPUT\]/],
