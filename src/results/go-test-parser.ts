@@ -147,6 +147,10 @@ export class GoTestParser implements ResultParser {
     const t = this.tests.get(key) ?? this.test(pkg, e.Test);
     if (action === 'output' && typeof e.Output === 'string') {
       const out = e.Output.replace(/\n$/, '');
+      if (out.startsWith('panic: ') && t.message === undefined) {
+        t.outcome = 'error';
+        t.message = out;
+      }
       if (!/^(=== (RUN|PAUSE|CONT|NAME)|\s*--- (PASS|FAIL|SKIP):)/.test(out)) pushDetail(t.output, out.replace(/^ {4}/, ''));
       return;
     }

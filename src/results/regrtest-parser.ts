@@ -270,7 +270,9 @@ export class RegrtestParser implements ResultParser {
   private onUnittest(e: UnittestEvent): void {
     const file = this.current;
     if (file === undefined) return;
-    const name = e.id.startsWith(file + '.') ? e.id.slice(file.length + 1) : e.id;
+    // CPython's own tests have ids like `test.test_os.FileTests.test_write` for file `test_os`.
+    const at = e.id.startsWith(file + '.') ? 0 : e.id.indexOf(`.${file}.`) + 1;
+    const name = at > 0 || e.id.startsWith(file + '.') ? e.id.slice(at + file.length + 1) : e.id;
     const id = `${file}.${name}`;
     this.methodFiles.add(file);
     const existing = this.methods.get(id);
@@ -311,10 +313,10 @@ export class RegrtestParser implements ResultParser {
     }
     // -j prints only finished files; the `running:` line names those a killed build cut short.
     if (!this.sawSummary) for (const name of this.running) if (!this.files.has(name)) this.record(name);
-    // Most files ran once: only re-run ones go through the collector that folds attempts.
+    // Most files ran once: only re-run ones go through a collector that folds attempts.
     const files: TestCaseResult[] = [];
-    const rerun = new TestCollector();
     for (const [file, attempts] of this.files) {
+      const rerun = attempts.length > 1 ? new TestCollector() : undefined;
       for (let i = 0; i < attempts.length; i++) {
         const a = attempts[i]!;
         let outcome = a.outcome;
@@ -326,11 +328,11 @@ export class RegrtestParser implements ResultParser {
         }
         if (a.envChanged && message === undefined) message = 'env changed';
         const r = makeResult(file, '', file, outcome, { durationMs: a.durationMs, message, details: a.details && joinDetails(a.details), attempt: i + 1 });
-        if (attempts.length === 1) files.push(r);
-        else rerun.add(r);
+        if (rerun) rerun.add(r);
+        else files.push(r);
       }
+      if (rerun) files.push(...rerun.results());
     }
-    files.push(...rerun.results());
     const tests: TestCaseResult[] = [];
     const methodsByFile = new Map<string, TestCaseResult[]>();
     for (const t of this.methods.results()) {
