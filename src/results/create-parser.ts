@@ -86,6 +86,8 @@ export function createParser(format: ResultFormat | 'auto'): LineParser {
   if (format === 'auto') return new DetectingParser();
   // node:test has four reporters; two of them are formats of their own.
   if (format === 'node') return new DetectingParser(['node', 'tap', 'junit'], 'node');
+  // Mocha's other common reporters are json, tap and xunit.
+  if (format === 'mocha') return new DetectingParser(['mocha', 'json', 'tap', 'junit'], 'mocha');
   return parserFor(format);
 }
 

@@ -12,6 +12,8 @@ const SIGNATURES: readonly [RegExp, DetectedFormat][] = [
   [/^== Tests result: /, 'regrtest'],
   [/^=+ test session starts =+$/, 'pytest'],
   [/^\S+\.py::\S+ (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS|RERUN)\b/, 'pytest'],
+  [/^(?:PASSED|FAILED|ERROR|XFAIL|XPASS) \S+\.py::\S+/, 'pytest'],
+  [/^=+ (?:short test summary info|FAILURES|ERRORS) =+$/, 'pytest'],
   [/^TAP version 1[34]$/, 'tap'],
   [/^=== RUN {3}\S/, 'go'],
   [/^--- (?:PASS|FAIL|SKIP): \S+ \([\d.]+s\)$/, 'go'],
@@ -48,7 +50,7 @@ export class FormatDetector {
     if (t.startsWith('{')) {
       if (t.includes('"Action"') && t.includes('"Package"')) return 'go';
       // A JSON report is one document; it may follow other output (jest --json prints to stdout).
-      if (first || t === '{' || /^\{"(?:num\w+|results|version|testResults)"/.test(t)) return 'json';
+      if (first || t === '{' || /^\{"(?:num\w+|results|version|testResults|stats)"/.test(t)) return 'json';
       return undefined;
     }
     for (const [re, format] of SIGNATURES) if (re.test(line)) return format;

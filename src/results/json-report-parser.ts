@@ -1,4 +1,4 @@
-// Parses the JSON reports: Jest and Vitest `--json`, CTRF, and Keel's own `keel test --json`
+// Parses the JSON reports: Jest and Vitest `--json`, Mocha's json reporter, CTRF, and Keel's own `keel test --json`
 // (docs/json-report.md). JSON is not line-based, so lines are buffered and parsed at finish().
 
 import { TEST_OUTCOMES, type TestCaseResult, type TestOutcome } from './model.js';
@@ -31,8 +31,9 @@ export function extractJson(text: string): unknown {
 }
 
 /** Which JSON report a document is, judged by its keys. */
-export function jsonKind(doc: unknown): 'jest' | 'vitest' | 'ctrf' | 'keel' | undefined {
+export function jsonKind(doc: unknown): 'jest' | 'vitest' | 'ctrf' | 'keel' | 'mocha' | undefined {
   if (!isObject(doc)) return undefined;
+  if (isObject(doc['stats']) && Array.isArray(doc['passes']) && Array.isArray(doc['failures'])) return 'mocha';
   if (isObject(doc['results']) && Array.isArray((doc['results'] as Json)['tests'])) return 'ctrf';
   if (Array.isArray(doc['testResults'])) return 'numRuntimeErrorTestSuites' in doc || 'openHandles' in doc ? 'jest' : 'vitest';
   if (Array.isArray(doc['tests']) && (doc['version'] === 1 || 'startedAt' in doc)) return 'keel';
@@ -49,7 +50,7 @@ export class JsonReportParser implements ResultParser {
    * it, and a document of no known shape is `unknown`.
    */
   constructor(
-    readonly format: Extract<ResultFormat, 'jest' | 'vitest' | 'ctrf' | 'keel'>,
+    readonly format: Extract<ResultFormat, 'jest' | 'vitest' | 'ctrf' | 'keel' | 'mocha'>,
     private readonly detect = false,
   ) {}
 
@@ -72,6 +73,9 @@ export class JsonReportParser implements ResultParser {
         if (kind === 'jest' || kind === 'vitest') {
           readJest(doc, tests);
           if (this.detect || (this.format !== 'jest' && this.format !== 'vitest')) format = kind;
+        } else if (kind === 'mocha') {
+          readMocha(doc, tests);
+          format = 'mocha';
         } else if (kind === 'ctrf') {
           readCtrf(doc, tests);
           format = 'ctrf';
@@ -160,12 +164,34 @@ function readKeel(doc: Json, out: TestCollector): void {
     const name = str(t['name']) ?? '';
     const id = str(t['id']) ?? joinedId(file, name === '' ? [] : [name]);
     const attempt = num(t['attempt']);
+    // `keel test` keeps a flaky test's first failure in earlierFailures; it is the news.
+    const earlier = arr(t['earlierFailures']).find(isObject);
     const r: TestCaseResult = makeResult(file, name, id, outcome as TestOutcome, {
       durationMs: num(t['durationMs']),
-      message: str(t['message']),
-      details: str(t['details']),
+      message: str(t['message']) ?? (earlier && str(earlier['message'])),
+      details: str(t['details']) ?? (earlier && str(earlier['details'])),
       attempt: attempt !== null && attempt >= 1 ? Math.floor(attempt) : 1,
     });
     out.set(r);
+  }
+}
+
+/** Mocha's `--reporter json`: passes, failures (hooks included) and pending, with full titles. */
+function readMocha(doc: Json, out: TestCollector): void {
+  const lists: [string, TestOutcome][] = [['passes', 'pass'], ['pending', 'skip'], ['failures', 'fail']];
+  for (const [key, base] of lists) {
+    for (const t of arr(doc[key])) {
+      if (!isObject(t)) continue;
+      const file = str(t['file']) ?? '';
+      const name = str(t['fullTitle']) ?? str(t['title']) ?? '';
+      const retry = num(t['currentRetry']) ?? 0;
+      const err = isObject(t['err']) ? t['err'] : {};
+      let outcome = base;
+      if (base === 'fail' && /^"(?:before|after) (?:all|each)" hook/.test(str(t['title']) ?? '')) outcome = 'error';
+      if (base === 'pass' && retry > 0) outcome = 'flaky';
+      const message = firstLine(str(err['message']));
+      const details = joinDetails([str(err['stack']) ?? '']);
+      out.add(makeResult(file, name, joinedId(file, [name]), outcome, { durationMs: num(t['duration']), message, details, attempt: retry + 1 }));
+    }
   }
 }

@@ -12,6 +12,8 @@ interface Pending {
   durationMs: number | null;
   message?: string;
   details?: string;
+  /** Indented lines after a failure that are not YAML: Mocha's and tape's way of diagnosing. */
+  raw?: string[];
 }
 
 const TEST_LINE = /^(not )?ok\b(?:\s+(\d+))?(?:\s*-)?\s*(.*)$/;
@@ -89,7 +91,14 @@ export class TapParser implements ResultParser {
       this.bailed = true;
       return;
     }
-    if (level === 0 && /^1\.\.\d+/.test(body)) this.plan = body;
+    if (level === 0 && /^1\.\.\d+/.test(body)) {
+      this.plan = body;
+      return;
+    }
+    const last = this.last;
+    if (last && last.outcome === 'fail' && indent > 0 && !body.startsWith('#') && !/^1\.\.\d/.test(body)) {
+      pushDetail((last.raw ??= []), line.slice(2));
+    }
   }
 
   private result(level: number, failed: boolean, rest: string): void {
@@ -158,6 +167,11 @@ export class TapParser implements ResultParser {
         this.levels[level] = [];
       }
       for (const p of this.levels[0] ?? []) {
+        if (p.details === undefined && p.raw) {
+          const details = joinDetails(p.raw);
+          if (details !== undefined) p.details = details;
+          p.message ??= p.raw.find((l) => l.trim() !== '')?.trim();
+        }
         this.tests.add(makeResult('', p.names.join(' > '), joinedId('', p.names), p.outcome, p));
       }
     } catch {
