@@ -12,10 +12,11 @@ export type FileState =
   | 'timed out'
   | 'crashed'
   | 'worker bug'
+  | 'leaked'
   | 'interrupted';
 
 /** States that count as a failure of the file and make it a candidate for a re-run. */
-export const FAILING_STATES: ReadonlySet<FileState> = new Set(['failed', 'timed out', 'crashed', 'worker bug']);
+export const FAILING_STATES: ReadonlySet<FileState> = new Set(['failed', 'timed out', 'crashed', 'worker bug', 'leaked']);
 
 export interface TestRecord {
   /** Name parts from the outermost suite to the test itself. */
@@ -25,6 +26,19 @@ export interface TestRecord {
   message?: string;
   stack?: string;
   reason?: string;
+  /** The file the test belongs to, when one process ran several (keel bisect). */
+  file?: string;
+}
+
+/** What a test process held after one run of its tests (-R): run -1 is before the first run. */
+export interface HuntSample {
+  run: number;
+  /** V8 heap in use, in bytes, after a forced garbage collection. */
+  heapUsed: number;
+  /** Active handles and requests by type (process.getActiveResourcesInfo()). */
+  resources: Record<string, number>;
+  /** Open file descriptors, where /proc/self/fd exists. */
+  fds: number | null;
 }
 
 export interface FileRun {
@@ -49,6 +63,10 @@ export interface FileRun {
   running: string[];
   /** Name paths (joined with NAME_SEPARATOR) of the describe() suites the file reported. */
   suites: string[];
+  /** Leak hunting (-R): one sample before the first run and one after each run. */
+  samples?: HuntSample[];
+  /** Leak hunting: the leaks found, one line each (`leaked [3, 3, 3] handles (Timeout), sum=9`). */
+  leaks?: string[];
 }
 
 export function failedTests(run: FileRun): TestRecord[] {

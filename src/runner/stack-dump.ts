@@ -3,7 +3,11 @@
 // stack. A process idle in its event loop has no stack to show; for it we name what the loop
 // waits on instead.
 
-const INSPECTOR_URL = /Debugger listening on (ws:\/\/\S+)/;
+const INSPECTOR_URL = /Debugger listening on (ws:\/\/\S+)\r?\n/;
+
+export function findInspectorUrl(stderr: string): string | undefined {
+  return INSPECTOR_URL.exec(stderr)?.[1];
+}
 
 interface CallFrame {
   functionName: string;
@@ -25,11 +29,12 @@ export function formatCallFrames(frames: readonly CallFrame[], urls: ReadonlyMap
 export const INSPECTOR_NOISE = /^(Debugger listening on ws:.*|For help, see: https:\/\/nodejs\.org\/.*inspector.*|Debugger attached\.|Debugger ending on ws:.*|Waiting for the debugger to disconnect\.\.\.)\r?\n/gm;
 
 /**
- * Dumps the stack of process `pid`, whose stderr is fed to `stderrText()`.
+ * Dumps the stack of process `pid`; `inspectorUrl()` gives the address its inspector announced
+ * on stderr, once it has.
  * Never throws: whatever goes wrong is said in the returned text, since the process is about
  * to be killed anyway.
  */
-export async function dumpStacks(pid: number, stderrText: () => string, budgetMs = 4000): Promise<string> {
+export async function dumpStacks(pid: number, inspectorUrl: () => string | undefined, budgetMs = 4000): Promise<string> {
   const deadline = Date.now() + budgetMs;
   try {
     process.kill(pid, 'SIGUSR1');
@@ -38,7 +43,7 @@ export async function dumpStacks(pid: number, stderrText: () => string, budgetMs
   }
   let url: string | undefined;
   while (Date.now() < deadline && !url) {
-    url = INSPECTOR_URL.exec(stderrText())?.[1];
+    url = inspectorUrl();
     if (!url) await new Promise((r) => setTimeout(r, 20));
   }
   if (!url) return '(no stack dump: the inspector did not open in time)';

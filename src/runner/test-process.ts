@@ -5,14 +5,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ChannelMessage } from './child/channel.js';
-import type { FileRun, FileState, TestRecord } from './file-result.js';
+import type { DrivePlan } from './child/one-process-driver.js';
+import type { FileRun, FileState, HuntSample, TestRecord } from './file-result.js';
 import { formatDuration } from './format.js';
-import { dumpStacks, INSPECTOR_NOISE } from './stack-dump.js';
+import { dumpStacks, findInspectorUrl, INSPECTOR_NOISE } from './stack-dump.js';
 import { NAME_SEPARATOR } from '../results/model.js';
 
 const PRELOAD = new URL('./child/preload.js', import.meta.url).href;
 const REPORTER = new URL('./child/quiet-reporter.js', import.meta.url).href;
+const DRIVER = new URL('./child/one-process-driver.js', import.meta.url);
 
 /** Output kept per process: the tail, where the error usually is. */
 const OUTPUT_LIMIT = 1024 * 1024;
@@ -40,6 +43,12 @@ export interface ProcessOptions {
   signal?: AbortSignal;
   /** Called with each line of output, for a live view (-v in sequential mode). */
   onOutput?: (chunk: string) => void;
+  /**
+   * Run the tests in-process through the driver instead of letting node run the file once:
+   * `runs` times (leak hunting, with `sample`), and/or with more files (bisect). The files run
+   * in this order, the first being `file` unless `files` says otherwise.
+   */
+  drive?: { runs: number; sample: boolean; files?: TestFile[] };
 }
 
 class OutputTail {
@@ -72,7 +81,15 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
   args.push(`--test-reporter=${REPORTER}`, '--test-reporter-destination=stderr');
   for (const p of opts.namePatterns) args.push(`--test-name-pattern=${p}`);
   for (const p of opts.skipPatterns) args.push(`--test-skip-pattern=${p}`);
-  args.push(file.path);
+  let drivePlan: DrivePlan | undefined;
+  if (opts.drive) {
+    const files = opts.drive.files ?? [file];
+    drivePlan = { files: files.map((f) => ({ name: f.name, url: pathToFileURL(f.path).href })), runs: opts.drive.runs, sample: opts.drive.sample };
+    if (opts.drive.sample) args.unshift('--expose-gc');
+    args.push(new URL(DRIVER).pathname);
+  } else {
+    args.push(file.path);
+  }
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -82,6 +99,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
     TMPDIR: tmp,
     TMP: tmp,
     TEMP: tmp,
+    ...(drivePlan ? { KEEL_DRIVE: JSON.stringify(drivePlan) } : {}),
   };
   // Set when keel itself runs under `node --test`: it would switch the child's reporting off.
   delete env.NODE_TEST_CONTEXT;
@@ -94,10 +112,15 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
   });
 
   const output = new OutputTail();
-  let stderrHead = '';
+  // The inspector announces its address on stderr after SIGUSR1; a line may span two chunks.
+  let stderrTail = '';
+  let inspectorUrl: string | undefined;
   const onData = (isErr: boolean) => (buf: Buffer) => {
     const text = buf.toString();
-    if (isErr && stderrHead.length < 64 * 1024) stderrHead += text;
+    if (isErr && !inspectorUrl) {
+      inspectorUrl = findInspectorUrl(stderrTail + text);
+      stderrTail = text.slice(-200);
+    }
     output.push(text);
     opts.onOutput?.(text);
   };
@@ -105,6 +128,11 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
   child.stderr!.on('data', onData(true));
 
   const tests: TestRecord[] = [];
+  const samples: HuntSample[] = [];
+  // With the driver, the same test reports once per run (and bisect runs several files): a test
+  // is kept once, with its first failure if any run failed.
+  const seen = new Map<string, number>();
+  let currentFile: string | undefined;
   const running = new Map<number, string>();
   const suites: string[] = [];
   let hello = false;
@@ -154,9 +182,26 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
         if (msg.stack !== undefined) record.stack = msg.stack;
         if (msg.outcome === 'todo') record.reason = msg.reason ? `TODO ${msg.reason}` : 'TODO';
         else if (msg.reason !== undefined) record.reason = msg.reason;
+        if (drivePlan) {
+          if (currentFile !== undefined && drivePlan.files.length > 1) record.file = currentFile;
+          const key = `${record.file ?? ''}\0${msg.names.join(NAME_SEPARATOR)}`;
+          const index = seen.get(key);
+          if (index !== undefined) {
+            const before = tests[index]!;
+            if (isFailure(record.outcome) && !isFailure(before.outcome)) tests[index] = record;
+            return;
+          }
+          seen.set(key, tests.length);
+        }
         tests.push(record);
         break;
       }
+      case 'run':
+        currentFile = msg.file;
+        break;
+      case 'sample':
+        samples.push({ run: msg.run, heapUsed: msg.heapUsed, resources: msg.resources, fds: msg.fds });
+        break;
       case 'end':
         end = msg;
         break;
@@ -188,7 +233,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
   if (opts.timeoutMs !== null) {
     timer = setTimeout(async () => {
       timedOut = true;
-      dump = await dumpStacks(child.pid!, () => stderrHead);
+      dump = await dumpStacks(child.pid!, () => inspectorUrl);
       killGroup();
     }, opts.timeoutMs);
   }
@@ -237,6 +282,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
     suites,
   };
   if (dump !== undefined) run.dump = dump;
+  if (opts.drive?.sample) run.samples = samples;
   run.state = classify(run, { timedOut, interrupted, hello, end, workerBug, spawnError: exit.spawnError, timeoutMs: opts.timeoutMs });
   if (run.state === 'crashed' || run.state === 'timed out' || run.state === 'worker bug') {
     // The file failed as a whole: blame the test that was running, or the file itself, so the
@@ -245,6 +291,8 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
   }
   return run;
 }
+
+const isFailure = (outcome: string) => outcome === 'fail' || outcome === 'error';
 
 function processGroupAlive(pgid: number): boolean {
   try {

@@ -37,6 +37,16 @@ function spinForever() { for (;;) {} }
     assert.equal(isAlive(grandchild), false, 'the sleep started by the hung test was killed too');
   });
 
+  test('the stack is dumped even after a flood of output', async () => {
+    const dir = makeSuite({
+      'test/loud.test.mjs': "import { test } from 'node:test';\ntest('shouts then spins', () => { for (let i = 0; i < 400; i++) process.stderr.write('x'.repeat(1000) + '\\n'); for (;;) {} });\n",
+    });
+    dirs.push(dir);
+    const r = await runKeel(['test', '--timeout', '1'], dir);
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /JavaScript stack of the main thread \(most recent call first\):\n {4}at <anonymous> \(file:\/\/.*loud\.test\.mjs:2:/);
+  });
+
   test('an idle hang names what the event loop waits on', async () => {
     const dir = makeSuite({
       'test/wait.test.mjs': "import { test } from 'node:test'; import net from 'node:net';\ntest('waits for a peer', async () => { const s = net.createServer().listen(0); await new Promise(() => {}); s.close(); });\n",

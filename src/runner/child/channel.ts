@@ -25,6 +25,10 @@ export type ChannelMessage =
       reason?: string;
     }
   | { t: 'diagnostic'; message: string }
+  /** The in-process driver (-R, bisect) started importing a file for the given run (0-based). */
+  | { t: 'run'; file: string; run: number }
+  /** Leak hunting: what the process held after a run (run -1: before the first), after a forced GC. */
+  | { t: 'sample'; run: number; heapUsed: number; resources: Record<string, number>; fds: number | null }
   | { t: 'end'; complete: boolean; envChanges: string[]; problem?: string };
 
 const fd = Number(process.env[CHANNEL_FD_ENV] ?? '-1');

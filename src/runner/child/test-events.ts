@@ -72,9 +72,12 @@ function listen(stream: EventSource): void {
     idleTimer = setTimeout(check, IDLE_CHECK_MS).unref();
   };
 
+  const isBarrier = (data: TestEventData) => data.nesting === 0 && childState.barriers.has(data.name);
+
   stream.on('test:dequeue', (data) => {
     running++;
     clearTimeout(idleTimer);
+    if (isBarrier(data)) return;
     send({ t: 'running', name: data.name, nesting: data.nesting });
   });
   stream.on('test:complete', () => {
@@ -88,6 +91,7 @@ function listen(stream: EventSource): void {
     if (data.nesting > 0) hasChildren[data.nesting - 1] = true;
   });
   const onResult = (failed: boolean) => (data: TestEventData) => {
+    if (isBarrier(data)) return;
     const path = [...names.slice(0, data.nesting), data.name];
     const container = data.details?.type === 'suite' || hasChildren[data.nesting] === true;
     const outcome = data.todo ? 'todo' : data.skip ? 'skip' : failed ? 'fail' : 'pass';
