@@ -28,7 +28,8 @@
 //
 // Output and back-pressure. The worker sends output in `command.output` batches, each at most
 // OUTPUT_BATCH_BYTES and at most OUTPUT_BATCH_MS old. The master answers every batch with
-// `output.ack { commandId, bytes }` once the batch is stored. The worker keeps at most
+// `output.ack { commandId, bytes }` once the batch is stored, where `bytes` is the summed
+// `data.length` of the batch's chunks (so both sides count the same way). The worker keeps at most
 // OUTPUT_WINDOW_BYTES unacknowledged per command and stops reading the command's pipes until
 // acks arrive, so neither side's memory grows with the size of a log.
 //
@@ -39,9 +40,9 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
-export const OUTPUT_BATCH_BYTES = 64 * 1024;
+export const OUTPUT_BATCH_BYTES = 128 * 1024;
 export const OUTPUT_BATCH_MS = 50;
-export const OUTPUT_WINDOW_BYTES = 1024 * 1024;
+export const OUTPUT_WINDOW_BYTES = 2 * 1024 * 1024;
 
 const seq = z.number().int().nonnegative();
 const commandId = z.string().min(1).max(200);

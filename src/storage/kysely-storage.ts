@@ -230,7 +230,8 @@ export class KyselyStorage implements Storage {
     await this.db.transaction().execute(async (tx) => {
       await tx.insertInto('log_chunks').values({
         log_id: logId, first_line: chunk.firstLine, last_line: chunk.lastLine,
-        content: Buffer.from(chunk.content.buffer, chunk.content.byteOffset, chunk.content.byteLength), raw_bytes: chunk.rawBytes,
+        content: Buffer.from(chunk.content.buffer, chunk.content.byteOffset, chunk.content.byteLength),
+        streams: chunk.streams, raw_bytes: chunk.rawBytes,
       }).execute();
       await tx.updateTable('logs').set({ num_lines: chunk.lastLine + 1 }).where('id', '=', logId).execute();
     });
@@ -248,12 +249,12 @@ export class KyselyStorage implements Storage {
     const start = await this.db.selectFrom('log_chunks').select('first_line')
       .where('log_id', '=', logId).where('first_line', '<=', first)
       .orderBy('first_line', 'desc').limit(1).executeTakeFirst();
-    const rows = await this.db.selectFrom('log_chunks').select(['first_line', 'content'])
+    const rows = await this.db.selectFrom('log_chunks').select(['first_line', 'content', 'streams'])
       .where('log_id', '=', logId).where('first_line', '>=', start?.first_line ?? 0).where('first_line', '<=', last)
       .orderBy('first_line').execute();
     const out: LogLine[] = [];
     for (const row of rows) {
-      for (const line of decodeLogChunk(row.first_line, row.content)) {
+      for (const line of decodeLogChunk(row.first_line, row.content, row.streams)) {
         if (line.n >= first && line.n <= last) out.push(line);
       }
     }

@@ -1,61 +1,61 @@
 // Line-indexed compressed log chunks: how a log is cut, compressed and read back. A chunk holds
-// consecutive lines, each stored as its one-letter stream tag, its text and "\n", deflated as one.
+// consecutive lines as plain text ("line\n" …), deflated as one, beside a short run-length list
+// of which stream each line came from ("o650e2o10": 650 stdout lines, 2 stderr, 10 stdout).
+// Keeping the text untouched means writing never rewrites it and the raw download is one inflate.
 import { promisify } from 'node:util';
-import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRaw, inflateRawSync } from 'node:zlib';
 import type { EncodedLogChunk, LogLine, LogStream } from './storage.js';
 
 const deflateRawAsync = promisify(deflateRaw);
 
 /** Raw bytes a chunk collects before it is compressed and written; bounds the read of one line. */
-export const CHUNK_TARGET_BYTES = 64 * 1024;
+export const CHUNK_TARGET_BYTES = 128 * 1024;
 
-export function encodeLogChunk(firstLine: number, lines: readonly { stream: LogStream; text: string }[]): EncodedLogChunk {
-  let raw = '';
-  for (const line of lines) raw += line.stream + line.text + '\n';
-  const bytes = Buffer.from(raw, 'utf8');
+/** Appends `count` lines of `stream` to a run list, merging with the last run when it matches. */
+export function addRun(runs: [LogStream, number][], stream: LogStream, count: number): void {
+  const last = runs[runs.length - 1];
+  if (last && last[0] === stream) last[1] += count;
+  else runs.push([stream, count]);
+}
+
+export function formatRuns(runs: readonly [LogStream, number][]): string {
+  return runs.map(([s, n]) => `${s}${n}`).join('');
+}
+
+function* parseRuns(streams: string): Generator<[LogStream, number]> {
+  const re = /([oeh])(\d+)/g;
+  for (let m = re.exec(streams); m; m = re.exec(streams)) yield [m[1] as LogStream, Number(m[2])];
+}
+
+/**
+ * Compresses a chunk's text (whole lines, each ending in "\n") off the main thread: the caller
+ * keeps receiving output while zlib works on the thread pool.
+ */
+export async function encodeLogChunk(firstLine: number, lineCount: number, text: string, runs: readonly [LogStream, number][]): Promise<EncodedLogChunk> {
+  const bytes = Buffer.from(text, 'utf8');
+  const streams = formatRuns(runs);
   // Level 1: logs are written far more often than read, and level 1 already shrinks them 5-10x.
-  return { firstLine, lastLine: firstLine + lines.length - 1, content: deflateRawSync(bytes, { level: 1 }), rawBytes: bytes.length };
+  const content = await deflateRawAsync(bytes, { level: 1 });
+  return { firstLine, lastLine: firstLine + lineCount - 1, content, rawBytes: bytes.length, streams };
 }
 
-function inflate(content: Uint8Array): string {
-  return inflateRawSync(content).toString('utf8');
-}
-
-export function decodeLogChunk(firstLine: number, content: Uint8Array): LogLine[] {
-  const raw = inflate(content);
+export function decodeLogChunk(firstLine: number, content: Uint8Array, streams: string): LogLine[] {
+  const raw = inflateRawSync(content).toString('utf8');
   const out: LogLine[] = [];
   let start = 0;
   let n = firstLine;
-  while (start < raw.length) {
-    const end = raw.indexOf('\n', start);
-    out.push({ n: n++, stream: raw[start] as LogStream, text: raw.slice(start + 1, end) });
-    start = end + 1;
+  for (const [stream, count] of parseRuns(streams)) {
+    for (let i = 0; i < count && start < raw.length; i++) {
+      let end = raw.indexOf('\n', start);
+      if (end < 0) end = raw.length;
+      out.push({ n: n++, stream, text: raw.slice(start, end) });
+      start = end + 1;
+    }
   }
   return out;
 }
 
-/** The chunk's lines as plain text: the tags dropped, the newlines kept. */
+/** The chunk's lines as plain text, newlines included: exactly what the command printed. */
 export function chunkText(content: Uint8Array): Buffer {
-  const raw = inflateRawSync(content);
-  // Drop the first byte of every line (the tag); tags are ASCII so byte offsets are safe.
-  const out = Buffer.allocUnsafe(raw.length);
-  let w = 0;
-  let start = 0;
-  while (start < raw.length) {
-    let end = raw.indexOf(10, start);
-    if (end < 0) end = raw.length - 1;
-    w += raw.copy(out, w, start + 1, end + 1);
-    start = end + 1;
-  }
-  return out.subarray(0, w);
-}
-
-/**
- * Compresses already-tagged text (every line is its tag, its text and "\n") off the main thread:
- * the caller can keep receiving output while zlib works on the thread pool.
- */
-export async function encodeTaggedChunk(firstLine: number, lineCount: number, tagged: string): Promise<EncodedLogChunk> {
-  const bytes = Buffer.from(tagged, 'utf8');
-  const content = await deflateRawAsync(bytes, { level: 1 });
-  return { firstLine, lastLine: firstLine + lineCount - 1, content, rawBytes: bytes.length };
+  return inflateRawSync(content);
 }

@@ -1,15 +1,16 @@
 // Turns a stream of output text (arbitrary pieces, tagged by stream) into whole lines and writes
 // them as compressed chunks. One writer per log; it holds at most about one chunk in memory.
 // Text is handled a piece at a time with string operations, not line by line, because a 100 MB
-// log is a million lines and per-line work is what made logs slow.
-import { CHUNK_TARGET_BYTES, encodeTaggedChunk } from './log-chunks.js';
+// log is a million lines and per-line work is what made logs slow; the text is stored as printed.
+import { addRun, CHUNK_TARGET_BYTES, encodeLogChunk } from './log-chunks.js';
 import type { LogStream, Storage } from './storage.js';
 
 const STREAMS: readonly LogStream[] = ['o', 'e', 'h'];
 
 export class LogWriter {
-  /** Tagged text of whole lines not yet written ("o" + line + "\n" …). */
+  /** Text of whole lines not yet written, each ending in "\n", and their streams. */
   private pieces: string[] = [];
+  private runs: [LogStream, number][] = [];
   private pendingLines = 0;
   private bufferedBytes = 0;
   private nextLine: number;
@@ -64,10 +65,10 @@ export class LogWriter {
     let count = 1;
     for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) count++;
     if (this.onLine) for (const line of body.split('\n')) this.onLine(stream, line);
-    const tagged = stream + (count > 1 ? body.replaceAll('\n', `\n${stream}`) : body) + '\n';
-    this.pieces.push(tagged);
+    this.pieces.push(body, '\n');
+    addRun(this.runs, stream, count);
     this.pendingLines += count;
-    this.bufferedBytes += tagged.length;
+    this.bufferedBytes += body.length + 1;
   }
 
   /** Writes the whole lines held so far. */
@@ -76,9 +77,10 @@ export class LogWriter {
     this.delayTimer = undefined;
     if (this.pendingLines > 0) {
       // Compression starts now, on the thread pool; the database write waits for the one before.
-      const chunk = encodeTaggedChunk(this.nextLine, this.pendingLines, this.pieces.join(''));
+      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, this.pieces.join(''), this.runs);
       this.nextLine += this.pendingLines;
       this.pieces = [];
+      this.runs = [];
       this.pendingLines = 0;
       this.bufferedBytes = 0;
       this.writing = Promise.all([this.writing, chunk]).then(([, c]) => this.storage.appendLogChunk(this.logId, c));

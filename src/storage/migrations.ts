@@ -91,6 +91,7 @@ function initial(backend: Backend): Migration {
         .addColumn('first_line', 'integer', (c) => c.notNull())
         .addColumn('last_line', 'integer', (c) => c.notNull())
         .addColumn('content', k.bytes, (c) => c.notNull())
+        .addColumn('streams', 'text', (c) => c.notNull())
         .addColumn('raw_bytes', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('log_chunks_pk', ['log_id', 'first_line'])
         .execute();

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { KeelError } from '../errors.js';
 import { KyselyStorage } from './kysely-storage.js';
@@ -25,6 +26,33 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
   throw new KeelError('KEEL_ERR_STORAGE', `unknown database URL "${url}": use sqlite:PATH or postgres://…`);
 }
 
+/**
+ * Every better-sqlite3 Database and Statement this process creates, kept reachable until exit.
+ * better-sqlite3 12 wraps them in node::ObjectWrap; on Node >= 24.19 an ObjectWrap that the
+ * garbage collector finalises outside a JS context aborts the process ("Assertion failed:
+ * (env) != nullptr" in RemoveEnvironmentCleanupHook). Never letting them become garbage avoids
+ * that path; the statements are few (one per distinct SQL text) and are reused, which also saves
+ * a prepare per query. Node 20 and 22 do not need this and are not harmed by it.
+ */
+const keptAlive: object[] = [];
+
+function statementCache(sqlite: Database.Database): SqliteDatabase {
+  keptAlive.push(sqlite);
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (sql) => {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = sqlite.prepare(sql);
+        cache.set(sql, stmt);
+        keptAlive.push(stmt);
+      }
+      return stmt;
+    },
+  };
+}
+
 async function openSqlite(path: string): Promise<Storage> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let sqlite: Database.Database;
@@ -35,11 +63,9 @@ async function openSqlite(path: string): Promise<Storage> {
   }
   // WAL lets the API read while the master writes; NORMAL sync is durable across process crashes,
   // which is the failure a CI master meets (power loss may lose the last moments, not corrupt).
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<KeelDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // exec(), not pragma(): pragma() makes Statement objects that would become garbage (see above).
+  sqlite.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  const db = new Kysely<KeelDatabase>({ dialect: new SqliteDialect({ database: statementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   return new KyselyStorage(db, 'sqlite');
 }

@@ -75,8 +75,10 @@ export interface LogChunksTable {
   log_id: number;
   first_line: number;
   last_line: number;
-  /** deflate-raw of the chunk's lines; each line is a one-letter stream tag, the text and "\n". */
+  /** deflate-raw of the chunk's lines, each ending in "\n". */
   content: Uint8Array;
+  /** Which stream each line came from, run-length: "o650e2o10". */
+  streams: string;
   raw_bytes: number;
 }
 

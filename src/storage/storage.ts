@@ -113,6 +113,8 @@ export interface EncodedLogChunk {
   lastLine: number;
   content: Uint8Array;
   rawBytes: number;
+  /** Run-length streams of the lines, e.g. "o650e2o10". */
+  streams: string;
 }
 
 export interface Storage {
