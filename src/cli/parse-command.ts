@@ -33,11 +33,16 @@ export async function parseFile(file: string, format: FormatOption): Promise<Par
   const parser = createParser(format);
   const input = file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
   const lines = createInterface({ input, crlfDelay: Infinity });
+  let empty = true;
   try {
-    for await (const line of lines) parser.feedLine(line, 'stdout');
+    for await (const line of lines) {
+      if (empty && line.trim() !== '') empty = false;
+      parser.feedLine(line, 'stdout');
+    }
   } catch (err) {
     throw new KeelError('KEEL_ERR_PARSE_INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
+  if (empty) throw new KeelError('KEEL_ERR_PARSE_INPUT', `${file === '-' ? 'standard input' : file} is empty`);
   return parser.finish();
 }
 
@@ -53,6 +58,7 @@ function humanReport(file: string, result: ParseResult): string {
   const parts = (['pass', 'fail', 'error', 'skip', 'xfail', 'flaky'] as const).filter((k) => c[k] > 0).map((k) => `${c[k]} ${k}`);
   const out = [`${file}: ${result.format}, ${c.total} test${c.total === 1 ? '' : 's'}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`];
   if (result.toolSummary !== undefined) out.push(`  the tool said: ${result.toolSummary}`);
+  if (c.total === 0) out.push(`  no test outcome found in it${result.format === 'unknown' ? '' : ` as ${result.format}`}`);
   for (const t of result.tests) {
     const label = LABEL[t.outcome];
     if (label === undefined) continue;

@@ -50,9 +50,11 @@ test('user mistakes get one clear line with a code and exit 2, never a stack tra
   const dir = mkdtempSync(join(tmpdir(), 'keel-parse-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'notes.txt'), 'nothing here looks like a test run\n');
+  writeFileSync(join(dir, 'empty.log'), '\n\n');
   const cases: [string[], RegExp][] = [
     [[join(dir, 'missing.log')], /cannot read .*missing\.log: no such file \[KEEL_ERR_PARSE_INPUT\]/],
     [[dir], /not a file \[KEEL_ERR_PARSE_INPUT\]/],
+    [[join(dir, 'empty.log')], /empty\.log is empty \[KEEL_ERR_PARSE_INPUT\]/],
     [[join(dir, 'notes.txt')], /cannot tell the format of .*notes\.txt.*--format \[KEEL_ERR_PARSE_FORMAT\]/],
     [['--format', 'nunit', join(dir, 'notes.txt')], /--format expects one of auto, regrtest, .* got "nunit" \[KEEL_ERR_USAGE\]/],
   ];
