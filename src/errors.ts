@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   KEEL_ERR_NOT_FOUND: 'An API request named a builder, request, build, step or log that does not exist.',
   KEEL_ERR_UNAUTHORIZED: 'A write API request came without a valid bearer token.',
   KEEL_ERR_BAD_REQUEST: 'An API request body or query is invalid.',
+  KEEL_ERR_INTERNAL: 'The master failed while answering an API request; its log has the details.',
   KEEL_ERR_PARSE_INPUT: 'A file given to keel parse cannot be read.',
   KEEL_ERR_PARSE_FORMAT: 'keel parse cannot tell the format of a file; --format names it.',
 } as const;

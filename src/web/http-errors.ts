@@ -10,6 +10,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   KEEL_ERR_CONFIG_INVALID: 400,
 };
 
+const INTERNAL: ErrorCode = 'KEEL_ERR_INTERNAL';
+
 export interface HttpError {
   status: number;
   body: { error: { code: string; message: string } };
@@ -22,7 +24,7 @@ export function toHttpError(err: unknown): HttpError {
   // Fastify's own errors (bad JSON body, body too large …) carry a 4xx statusCode.
   const status = (err as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return { status, body: { error: { code: 'KEEL_ERR_BAD_REQUEST', message: (err as Error).message } } };
+    return { status, body: { error: { code: 'KEEL_ERR_BAD_REQUEST' satisfies ErrorCode, message: (err as Error).message } } };
   }
-  return { status: 500, body: { error: { code: 'KEEL_ERR_INTERNAL', message: 'internal server error' } } };
+  return { status: 500, body: { error: { code: INTERNAL, message: 'internal server error' } } };
 }
