@@ -33,6 +33,7 @@ export class PytestParser implements ResultParser {
   private block: { key: string; lines: string[] } | undefined;
   private readonly blocks = new Map<string, { message?: string; details?: string }>();
   private toolSummary: string | undefined;
+  private pendingId: string | undefined;
 
   feedLine(raw: string): void {
     try {
@@ -86,11 +87,22 @@ export class PytestParser implements ResultParser {
       if (m) this.add(m[2]!, m[1]!, m[3] ?? m[4]);
       return;
     }
+    if (this.pendingId !== undefined) {
+      // With -s the test's own output sits between its node id and its status word.
+      const w = /^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS|RERUN)(?: \((.*)\))?(?:\s+\[\s*\d+%\])?\s*$/.exec(line);
+      if (w) {
+        const id = this.pendingId;
+        this.pendingId = undefined;
+        return this.add(id, w[1]!, w[2]);
+      }
+    }
     if (line.includes('::')) {
       let m = VERBOSE.exec(line);
       if (m) return this.add(m[1]!, m[2]!, m[3]);
       m = XDIST.exec(line);
       if (m) return this.add(m[2]!, m[1]!, m[3]);
+      const started = /^(\S+\.py::\S+)(?: |$)/.exec(line);
+      if (started) this.pendingId = started[1]!;
     }
   }
 

@@ -116,11 +116,7 @@ export class RegrtestParser implements ResultParser {
         if (/Re-running (?:\d+ )?failed tests/.test(line)) this.startRerun();
         return;
       }
-      const r = RUNNING.exec(line);
-      if (r && /load avg|^\d+:\d\d:\d\d/.test(line)) {
-        this.running = new Set(r[1]!.split(', ').map((s) => s.replace(/ \(.*$/, '')).filter((s) => s !== ''));
-        return;
-      }
+      if (/load avg|^\d+:\d\d:\d\d/.test(line) && RUNNING.test(line)) return this.noteRunning(line);
     }
     if (this.capture) {
       if (line === '' || line.startsWith('== Tests result')) {
@@ -191,6 +187,11 @@ export class RegrtestParser implements ResultParser {
     }
   }
 
+  private noteRunning(text: string): void {
+    const r = RUNNING.exec(text);
+    if (r) this.running = new Set(r[1]!.split(', ').map((s) => s.replace(/ \(.*$/, '')).filter((s) => s !== ''));
+  }
+
   private progress(file: string, rest: string): void {
     this.endCapture();
     this.inSummary = undefined;
@@ -198,6 +199,8 @@ export class RegrtestParser implements ResultParser {
     const own = dash === -1 ? rest : rest.slice(0, dash);
     const tail = dash === -1 ? '' : rest.slice(dash + 4);
     // Sequential mode reports the previous file after ` -- `; -j mode reports this file.
+    // 3.12+ -j lines end with the files still running: ` -- running (2): test_a (31 sec), …`.
+    if (tail.startsWith('running')) this.noteRunning(tail);
     const prev = /^(\S+) (.*)$/.exec(tail);
     if (prev && !prev[1]!.startsWith('running') && this.files.has(prev[1]!)) {
       const c = classify(prev[2]!);

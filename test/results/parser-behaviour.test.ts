@@ -41,6 +41,14 @@ test('regrtest -j: files still running when the log ends are errors; finished on
   assert.equal(tests.get('test_d')?.outcome, 'error');
 });
 
+test('regrtest 3.12+: the files a -j progress line says are running, and never finish, are errors', () => {
+  const tests = byId('Run 3 tests in parallel using 2 worker processes\n0:00:31 load avg: 1.2 [1/3] test_x passed (30.1 sec) -- running (2): test_a (31.0 sec), test_b (30.3 sec)\n');
+  assert.equal(tests.get('test_x')?.outcome, 'pass');
+  assert.equal(tests.get('test_x')?.durationMs, 30100);
+  assert.equal(tests.get('test_a')?.outcome, 'error');
+  assert.equal(tests.get('test_b')?.outcome, 'error');
+});
+
 test('regrtest: a leak report fails its file', () => {
   const log = ['Run 1 test sequentially', '0:00:00 load avg: 0.1 [1/1] test_leaky', 'beginning 6 repetitions',
     'test_leaky leaked [1, 1, 1] references, sum=3', 'test_leaky failed (reference leak)', '', '== Tests result: FAILURE =='].join('\n');
