@@ -14,9 +14,12 @@ export interface UnittestEvent {
   details?: string;
   /** true for a FAIL:/ERROR: block, which may repeat a result already seen on a verbose line. */
   fromBlock: boolean;
+  /** true for one subTest's line: it adds to its test's result rather than being a new run. */
+  subtest?: boolean;
 }
 
-const RESULT_LINE = /^(\S+) \(([\w.]+)\)(?: \(.*\))?(?:\n.*)? \.\.\. ?(.*)$/;
+// `test_x (mod.Class.test_x) ... ok`; a subTest's line is indented and adds `(i=1)`.
+const RESULT_LINE = /^\s*(\S+) \(([\w.]+)\)( \(.*\))? \.\.\. ?(.*)$/;
 const BLOCK_HEAD = /^(FAIL|ERROR|UNEXPECTED SUCCESS): (\S+) \(([\w.]+)\)/;
 const RULE_EQ = '======================================================================';
 const RULE_DASH = '----------------------------------------------------------------------';
@@ -68,7 +71,7 @@ export function splitPythonId(id: string): { file: string; name: string } {
 /** Feeds on lines; reports each result and each failure block through `emit`. */
 export class UnittestLineReader {
   private pending: { id: string; method: string } | undefined;
-  private block: { id: string; method: string; outcome: TestOutcome; lines: string[]; pastRule: boolean } | undefined;
+  private block: { id: string; method: string; outcome: TestOutcome; lines: string[]; pastRule: boolean; unexpected: boolean } | undefined;
   private lastLineWasRule = false;
   /** The `Ran N tests` + `OK`/`FAILED (…)` lines, when seen. */
   summary: string | undefined;
@@ -79,7 +82,9 @@ export class UnittestLineReader {
   /** Returns true when the line was unittest's, so a host parser can skip its own checks. */
   feed(line: string): boolean {
     if (this.block) {
-      if (line === RULE_EQ || line === RULE_DASH) {
+      // An UNEXPECTED SUCCESS block has no traceback: its closing rule is the one under its title.
+      if (line.startsWith('Ran ') && /^Ran \d+ tests? in /.test(line)) this.closeBlock();
+      else if (line === RULE_EQ || line === RULE_DASH) {
         if (!this.block.pastRule && line === RULE_DASH) {
           this.block.pastRule = true;
           return true;
@@ -87,9 +92,10 @@ export class UnittestLineReader {
         this.closeBlock();
         this.lastLineWasRule = line === RULE_EQ;
         return true;
+      } else {
+        pushDetail(this.block.lines, line);
+        return true;
       }
-      pushDetail(this.block.lines, line);
-      return true;
     }
     if (line === RULE_EQ) {
       this.lastLineWasRule = true;
@@ -108,6 +114,7 @@ export class UnittestLineReader {
           outcome: kind === 'ERROR' ? 'error' : 'fail',
           lines: [],
           pastRule: false,
+          unexpected: kind === 'UNEXPECTED SUCCESS',
         };
         return true;
       }
@@ -125,9 +132,13 @@ export class UnittestLineReader {
       if (m) {
         const method = m[1]!;
         const id = fullId(method, m[2]!);
-        const text = m[3]!.trim();
+        const text = m[4]!.trim();
         const v = verdict(text);
-        if (v) this.emit({ id, method, ...v, fromBlock: false });
+        if (m[3] !== undefined) {
+          // A failed subTest: its test's own line will get no verdict of its own.
+          if (this.pending?.id === id) this.pending = undefined;
+          if (v) this.emit({ id, method, ...v, fromBlock: false, subtest: true });
+        } else if (v) this.emit({ id, method, ...v, fromBlock: false });
         else this.pending = { id, method };
         return true;
       }
@@ -161,7 +172,8 @@ export class UnittestLineReader {
     const details = joinDetails(b.lines);
     const message = pythonExceptionLine(b.lines);
     const event: UnittestEvent = { id: b.id, method: b.method, outcome: b.outcome, fromBlock: true };
-    if (message !== undefined) event.message = message;
+    if (b.unexpected) event.message = 'unexpected success';
+    else if (message !== undefined) event.message = message;
     if (details !== undefined) event.details = details;
     this.emit(event);
   }

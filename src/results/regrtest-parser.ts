@@ -279,10 +279,11 @@ export class RegrtestParser implements ResultParser {
     const id = `${file}.${name}`;
     this.methodFiles.add(file);
     const existing = this.methods.get(id);
-    if (e.fromBlock && existing && existing.attempt === this.attempt) {
-      // The block repeats a verbose result line: it only adds the traceback.
-      if (e.message !== undefined) existing.message = e.message;
+    if ((e.fromBlock || e.subtest) && existing && existing.attempt === this.attempt) {
+      // A block repeats a verbose result line with its traceback; a subTest adds to its test.
+      if (e.message !== undefined && (e.fromBlock || existing.message === undefined)) existing.message = e.message;
       if (e.details !== undefined) existing.details = e.details;
+      if (existing.outcome === 'pass' || (existing.outcome === 'fail' && e.outcome === 'error')) existing.outcome = e.outcome;
       return;
     }
     if (this.attempt > 1 && !existing) {

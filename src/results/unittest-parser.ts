@@ -21,10 +21,11 @@ export class UnittestParser implements ResultParser {
 
   private onEvent(e: UnittestEvent): void {
     const existing = this.tests.get(e.id);
-    if (e.fromBlock && existing) {
-      if (e.message !== undefined) existing.message = e.message;
+    if ((e.fromBlock || e.subtest) && existing) {
+      // A block details a result already seen; a subTest adds to its test: neither is a re-run.
+      if (e.message !== undefined && (e.fromBlock || existing.message === undefined)) existing.message = e.message;
       if (e.details !== undefined) existing.details = e.details;
-      if (existing.outcome === 'pass') existing.outcome = e.outcome; // a subtest failed
+      if (existing.outcome === 'pass' || (existing.outcome === 'fail' && e.outcome === 'error')) existing.outcome = e.outcome;
       return;
     }
     const { file, name } = splitPythonId(e.id);
