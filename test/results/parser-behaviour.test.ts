@@ -120,3 +120,17 @@ test('lines are cleaned of CRs and colours; details are capped', () => {
   const details = joinDetails(['x'.repeat(MAX_DETAILS_CHARS + 10)]);
   assert.ok(details !== undefined && details.length < MAX_DETAILS_CHARS + 20 && details.endsWith('(cut)'));
 });
+
+test('TAP 14 subtests given only by indentation take their name from the parent line', () => {
+  const tests = byId(['TAP version 14', '    ok 1 - inner a', '    not ok 2 - inner b', '    1..2', 'not ok 1 - outer', '1..1'].join('\n'));
+  assert.deepEqual([...tests.keys()], ['outer > inner a', 'outer > inner b']);
+  assert.equal(tests.get('outer > inner b')?.outcome, 'fail');
+});
+
+test('auto-detection finds a test run after a long stretch of build noise', () => {
+  const noise = Array.from({ length: 60_000 }, (_, i) => `gcc -c module_${i}.c -o module_${i}.o`);
+  const run = ['Run 2 tests sequentially', '0:00:00 load avg: 0.1 [1/2] test_a', '0:00:00 load avg: 0.1 [2/2] test_b', '', '== Tests result: SUCCESS =='];
+  const r = parseText([...noise, ...run].join('\n'));
+  assert.equal(r.format, 'regrtest');
+  assert.deepEqual(r.tests.map((t) => [t.id, t.outcome]), [['test_a', 'pass'], ['test_b', 'pass']]);
+});
