@@ -19,7 +19,7 @@ function formatOption(value: string): FormatOption {
 }
 
 /** Streams a file (or stdin for `-`) through the parser line by line, as a build log arrives. */
-export async function parseFile(file: string, format: FormatOption): Promise<ParseResult> {
+async function parseFile(file: string, format: FormatOption): Promise<ParseResult> {
   if (file !== '-') {
     let isFile = false;
     try {
@@ -47,7 +47,7 @@ export async function parseFile(file: string, format: FormatOption): Promise<Par
 }
 
 /** The `--json` document (DESIGN.md, `keel parse`). */
-export function parseDocument(format: string, tests: TestCaseResult[]): { format: string; summary: ReturnType<typeof countOutcomes>; tests: TestCaseResult[] } {
+function parseDocument(format: string, tests: TestCaseResult[]): { format: string; summary: ReturnType<typeof countOutcomes>; tests: TestCaseResult[] } {
   return { format, summary: countOutcomes(tests), tests };
 }
 

@@ -15,7 +15,7 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const firstLine = (s: string | undefined): string | undefined => s?.split('\n').map((l) => l.trim()).find((l) => l !== '');
 
 /** The document in a buffered log: the whole text, or the object between the first `{` line and the last `}`. */
-export function extractJson(text: string): unknown {
+function extractJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -31,7 +31,7 @@ export function extractJson(text: string): unknown {
 }
 
 /** Which JSON report a document is, judged by its keys. */
-export function jsonKind(doc: unknown): 'jest' | 'vitest' | 'ctrf' | 'keel' | 'mocha' | undefined {
+function jsonKind(doc: unknown): 'jest' | 'vitest' | 'ctrf' | 'keel' | 'mocha' | undefined {
   if (!isObject(doc)) return undefined;
   if (isObject(doc['stats']) && Array.isArray(doc['passes']) && Array.isArray(doc['failures'])) return 'mocha';
   if (isObject(doc['results']) && Array.isArray((doc['results'] as Json)['tests'])) return 'ctrf';
