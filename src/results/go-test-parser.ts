@@ -36,6 +36,7 @@ export class GoTestParser implements ResultParser {
   private panicOf: GoTest | undefined;
   private readonly packageFailures = new Map<string, string>();
   private readonly runs: GoTest[] = [];
+  private buildErrors: { pkg: string; lines: string[] } | undefined;
 
   feedLine(raw: string): void {
     try {
@@ -76,7 +77,7 @@ export class GoTestParser implements ResultParser {
       return;
     }
     if (line.startsWith('panic: ')) {
-      const t = this.panicOf ?? this.running;
+      const t = this.panicOf ?? this.running ?? this.detailsOf;
       if (t && t.message === undefined) {
         t.outcome = 'error';
         t.message = line;
@@ -90,6 +91,16 @@ export class GoTestParser implements ResultParser {
       return;
     }
     if (line === 'FAIL' || line === 'PASS') return;
+    // `# pkg [pkg.test]` opens the compiler's errors for a package that will not build.
+    const build = /^# (\S+)/.exec(line);
+    if (build) {
+      this.buildErrors = { pkg: build[1]!, lines: [] };
+      return;
+    }
+    if (this.buildErrors && !line.startsWith('\t') && this.detailsOf === undefined) {
+      pushDetail(this.buildErrors.lines, line);
+      return;
+    }
     if (this.detailsOf && line !== '') pushDetail(this.detailsOf.output, line.replace(/^ {4}/, ''));
   }
 
@@ -107,9 +118,14 @@ export class GoTestParser implements ResultParser {
       t.pkg = pkg;
       this.tests.set(`${pkg}\u0000${t.name}`, t);
     }
-    const hadTests = this.unassigned.length > 0;
+    // A package that failed with no failing test failed outside them: `[build failed]`, a
+    // panic in TestMain, an os.Exit. The text after the package is its reason or its time.
     const anyFailed = this.unassigned.some((t) => t.outcome === 'fail' || t.outcome === 'error');
-    if (failure !== undefined && !anyFailed) this.packageFailures.set(pkg, hadTests ? failure : failure.replace(/^[\d.]+s$/, 'FAIL'));
+    if (failure !== undefined && !anyFailed) {
+      const compiler = this.buildErrors?.pkg === pkg ? this.buildErrors.lines : [];
+      this.packageFailures.set(pkg, compiler[0] !== undefined ? `${failure}: ${compiler[0]}` : failure.replace(/^[\d.]+s$/, 'FAIL'));
+    }
+    if (this.buildErrors?.pkg === pkg) this.buildErrors = undefined;
     this.unassigned = [];
     this.running = undefined;
     this.detailsOf = undefined;

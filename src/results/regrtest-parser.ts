@@ -127,7 +127,7 @@ export class RegrtestParser implements ResultParser {
       }
     }
     if (line.startsWith('== Tests result: ')) {
-      this.resolveStarted(true);
+      this.resolveStarted();
       this.inSummary = '';
       this.sawSummary = true;
       return;
@@ -206,7 +206,7 @@ export class RegrtestParser implements ResultParser {
       const c = classify(prev[2]!);
       if (c) this.setState(prev[1]!, c, durationOf(prev[2]!));
     }
-    this.resolveStarted(false);
+    this.resolveStarted();
     this.current = file;
     const c = classify(own);
     if (c) {
@@ -218,7 +218,7 @@ export class RegrtestParser implements ResultParser {
   }
 
   /** A sequential file with no bad news by the time the next one starts has passed. */
-  private resolveStarted(_atSummary: boolean): void {
+  private resolveStarted(): void {
     const s = this.startedSeq;
     if (s === undefined) return;
     this.startedSeq = undefined;
@@ -227,7 +227,7 @@ export class RegrtestParser implements ResultParser {
   }
 
   private startRerun(): void {
-    this.resolveStarted(true);
+    this.resolveStarted();
     this.inSummary = undefined;
     this.attempt = 2;
   }
