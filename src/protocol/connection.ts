@@ -7,10 +7,11 @@ import type { Decoded } from './messages.js';
  * tests. `send` may be called only while open; `bufferedAmount` lets senders apply back-pressure.
  */
 export interface MessageTransport {
-  send(text: string): void;
+  /** A string goes as a text frame, a Buffer as a binary frame. */
+  send(data: string | Buffer): void;
   close(code?: number, reason?: string): void;
   readonly bufferedAmount: number;
-  onMessage(handler: (text: string) => void): void;
+  onMessage(handler: (data: string | Buffer) => void): void;
   onClose(handler: (code: number, reason: string) => void): void;
 }
 
@@ -28,7 +29,7 @@ export class ProtocolConnection<In extends { type: string; seq: number }, Out ex
 
   constructor(
     readonly transport: MessageTransport,
-    private readonly decode: (text: string) => Decoded<In>,
+    private readonly decode: (data: string | Buffer) => Decoded<In>,
     private readonly log: ConnectionLog,
     private readonly peer: string,
   ) {
@@ -50,9 +51,14 @@ export class ProtocolConnection<In extends { type: string; seq: number }, Out ex
 
   /** Sends a message; returns its seq, or undefined when the connection is already closed. */
   send(message: Out): number | undefined {
+    return this.sendFrame((seq) => JSON.stringify({ ...message, seq }));
+  }
+
+  /** Sends a frame built for the next seq (binary output frames); same return as send. */
+  sendFrame(build: (seq: number) => string | Buffer): number | undefined {
     if (this.closed) return undefined;
     const seq = this.nextSeq++;
-    this.transport.send(JSON.stringify({ ...message, seq }));
+    this.transport.send(build(seq));
     return seq;
   }
 
@@ -84,9 +90,9 @@ export class ProtocolConnection<In extends { type: string; seq: number }, Out ex
     this.closeHandler(reason);
   }
 
-  private receive(text: string): void {
+  private receive(data: string | Buffer): void {
     this.lastHeard = Date.now();
-    const decoded = this.decode(text);
+    const decoded = this.decode(data);
     if (!decoded.ok) {
       this.log.warn(`${this.peer}: refused frame: ${decoded.error}`);
       this.refuse(decoded.error, decoded.seq);

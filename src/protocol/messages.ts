@@ -1,9 +1,13 @@
 // The master⇄worker protocol: every message both sides may send, as one zod schema each, and the
 // functions that validate inbound frames. Both sides import this file and nothing else of each other.
 //
-// Transport. One WebSocket per worker, opened by the worker on ws://MASTER/ws/worker; each frame
-// is one JSON text message `{ type, seq, ... }`. Frames larger than MAX_FRAME_BYTES are refused
-// by the socket itself.
+// Transport. One WebSocket per worker, opened by the worker on ws://MASTER/ws/worker. Every
+// message is one JSON text frame `{ type, seq, ... }`, except command output, which is one
+// binary frame: a 4-byte big-endian length, that many bytes of JSON header `{ type:
+// 'command.output', seq, commandId, chunks: [{ stream, bytes }] }`, then the chunks' bytes
+// back to back, exactly as the command wrote them. Output never goes through a string or JSON
+// escaping on either side, which is most of the cost of a big log. Frames larger than
+// MAX_FRAME_BYTES are refused by the socket itself.
 //
 // Version handshake. The worker's first frame is `hello` (protocol version, name, secret, info,
 // maxBuilds). The master answers `welcome` (its version and the heartbeat interval) or `refused`
@@ -28,12 +32,12 @@
 //
 // Output and back-pressure. The worker sends output in `command.output` batches, each at most
 // OUTPUT_BATCH_BYTES and at most OUTPUT_BATCH_MS old. The master answers every batch with
-// `output.ack { commandId, bytes }` once the batch is stored, where `bytes` is the summed
-// `data.length` of the batch's chunks (so both sides count the same way). The worker keeps at most
+// `output.ack { commandId, bytes }` once the batch is stored, `bytes` being the batch's payload size. The worker keeps at most
 // OUTPUT_WINDOW_BYTES unacknowledged per command and stops reading the command's pipes until
 // acks arrive, so neither side's memory grows with the size of a log.
 //
-// Errors. An inbound frame that is not JSON, not a known type or has wrong fields is refused:
+// Errors. An inbound frame that is not JSON (or a well-formed output frame), not a known type or
+// has wrong fields is refused:
 // the receiver logs it and answers `error` (KEEL_ERR_PROTOCOL) naming `re` when it had one; it
 // never throws. A master closes a connection that sends a malformed frame before `welcome`.
 import { z } from 'zod';
@@ -71,10 +75,11 @@ export const helloSchema = z.object({
 
 export const streamSchema = z.enum(['o', 'e', 'h']);
 
-export const commandOutputSchema = z.object({
+/** The JSON header of a binary output frame; `bytes` are the lengths of the payload's pieces. */
+export const outputHeaderSchema = z.object({
   type: z.literal('command.output'), seq, commandId,
-  /** Consecutive pieces of text in the order produced; o = stdout, e = stderr, h = header. */
-  chunks: z.array(z.object({ stream: streamSchema, data: z.string() }).strict()).min(1),
+  /** Consecutive pieces in the order produced; o = stdout, e = stderr, h = header. */
+  chunks: z.array(z.object({ stream: streamSchema, bytes: z.number().int().nonnegative() }).strict()).min(1),
 }).strict();
 
 export const finishReasonSchema = z.enum(['exited', 'timeout', 'maxTime', 'interrupted', 'spawnFailed']);
@@ -98,7 +103,8 @@ export const errorSchema = z.object({
   message: z.string(),
 }).strict();
 
-export const workerMessageSchema = z.discriminatedUnion('type', [helloSchema, commandOutputSchema, commandFinishedSchema, heartbeatSchema, errorSchema]);
+/** The JSON messages a worker sends; its output comes in binary frames (decodeOutputFrame). */
+export const workerMessageSchema = z.discriminatedUnion('type', [helloSchema, commandFinishedSchema, heartbeatSchema, errorSchema]);
 
 // ---- master → worker ----------------------------------------------------------------------
 
@@ -138,18 +144,25 @@ export type WorkerInfo = z.infer<typeof workerInfoSchema>;
 export type LogStreamTag = z.infer<typeof streamSchema>;
 export type FinishReason = z.infer<typeof finishReasonSchema>;
 export type HelloMessage = z.input<typeof helloSchema>;
-export type CommandOutputMessage = z.infer<typeof commandOutputSchema>;
+/** A decoded output frame: each chunk's data is a view into the frame, not a copy. */
+export interface CommandOutputMessage {
+  type: 'command.output';
+  seq: number;
+  commandId: string;
+  chunks: { stream: LogStreamTag; data: Buffer }[];
+}
 export type CommandFinishedMessage = z.infer<typeof commandFinishedSchema>;
 export type WelcomeMessage = z.infer<typeof welcomeSchema>;
 export type CommandStartMessage = z.infer<typeof commandStartSchema>;
 export type CommandInterruptMessage = z.infer<typeof commandInterruptSchema>;
 /** A validated frame from a worker. */
-export type WorkerMessage = z.infer<typeof workerMessageSchema>;
+export type WorkerMessage = z.infer<typeof workerMessageSchema> | CommandOutputMessage;
 /** A validated frame from the master. */
 export type MasterMessage = z.infer<typeof masterMessageSchema>;
 
 /** What a side may send: its message without `seq`, which the connection assigns. */
 export type Outgoing<M> = M extends { seq: number } ? Omit<M, 'seq'> : never;
+/** What a worker sends as JSON (output goes through encodeOutputFrame). */
 export type WorkerOutgoing = Outgoing<z.input<typeof workerMessageSchema>>;
 export type MasterOutgoing = Outgoing<z.input<typeof masterMessageSchema>>;
 
@@ -171,12 +184,42 @@ function decode<M>(schema: z.ZodType<M>, text: string): Decoded<M> {
   return seqOf === undefined ? { ok: false, error } : { ok: false, error, seq: seqOf };
 }
 
-/** Validates a frame received by the master. */
-export function decodeWorkerFrame(text: string): Decoded<WorkerMessage> {
-  return decode(workerMessageSchema, text);
+/** Builds a binary output frame from a header (its `bytes` must match) and the pieces. */
+export function encodeOutputFrame(seq: number, commandId: string, chunks: readonly { stream: LogStreamTag; data: Buffer }[]): Buffer {
+  const header = Buffer.from(JSON.stringify({ type: 'command.output', seq, commandId, chunks: chunks.map((c) => ({ stream: c.stream, bytes: c.data.length })) }));
+  const size = Buffer.allocUnsafe(4);
+  size.writeUInt32BE(header.length);
+  return Buffer.concat([size, header, ...chunks.map((c) => c.data)]);
 }
 
-/** Validates a frame received by a worker. */
-export function decodeMasterFrame(text: string): Decoded<MasterMessage> {
-  return decode(masterMessageSchema, text);
+/** Validates a binary output frame; the chunks' data are views into `frame`. */
+export function decodeOutputFrame(frame: Buffer): Decoded<CommandOutputMessage> {
+  if (frame.length < 4) return { ok: false, error: 'binary frame too short' };
+  const headerLength = frame.readUInt32BE(0);
+  if (4 + headerLength > frame.length) return { ok: false, error: 'binary frame header longer than the frame' };
+  const header = decode(outputHeaderSchema, frame.subarray(4, 4 + headerLength).toString('utf8'));
+  if (!header.ok) return header;
+  let offset = 4 + headerLength;
+  const total = header.message.chunks.reduce((n, c) => n + c.bytes, 0);
+  if (offset + total !== frame.length) {
+    return { ok: false, error: `output frame payload is ${frame.length - offset} bytes, its header says ${total}`, seq: header.message.seq };
+  }
+  const chunks = header.message.chunks.map((c) => {
+    const data = frame.subarray(offset, offset + c.bytes);
+    offset += c.bytes;
+    return { stream: c.stream, data };
+  });
+  return { ok: true, message: { type: 'command.output', seq: header.message.seq, commandId: header.message.commandId, chunks } };
+}
+
+/** Validates a frame received by the master: JSON text, or a binary output frame. */
+export function decodeWorkerFrame(data: string | Buffer): Decoded<WorkerMessage> {
+  if (typeof data !== 'string') return decodeOutputFrame(data);
+  return decode(workerMessageSchema, data);
+}
+
+/** Validates a frame received by a worker: always JSON text. */
+export function decodeMasterFrame(data: string | Buffer): Decoded<MasterMessage> {
+  if (typeof data !== 'string') return { ok: false, error: 'the master sends no binary frames' };
+  return decode(masterMessageSchema, data);
 }

@@ -11,8 +11,8 @@ export function webSocketTransport(ws: WebSocket): MessageTransport {
       return ws.bufferedAmount;
     },
     onMessage: (handler) => ws.on('message', (data, isBinary) => {
-      // Binary frames are not part of the protocol; pass them on as text so they are refused.
-      handler(isBinary ? '<binary frame>' : data.toString());
+      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      handler(isBinary ? buffer : buffer.toString('utf8'));
     }),
     onClose: (handler) => ws.on('close', (code, reason) => handler(code, reason.toString())),
   };
@@ -20,7 +20,7 @@ export function webSocketTransport(ws: WebSocket): MessageTransport {
 
 /** Two connected ends; messages are delivered asynchronously, in order, like a socket. */
 export function memoryTransportPair(): [MessageTransport, MessageTransport] {
-  type End = { messages: ((t: string) => void)[]; closes: ((c: number, r: string) => void)[]; closed: boolean };
+  type End = { messages: ((t: string | Buffer) => void)[]; closes: ((c: number, r: string) => void)[]; closed: boolean };
   const a: End = { messages: [], closes: [], closed: false };
   const b: End = { messages: [], closes: [], closed: false };
   const make = (self: End, other: End): MessageTransport => ({

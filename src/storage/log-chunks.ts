@@ -28,11 +28,10 @@ function* parseRuns(streams: string): Generator<[LogStream, number]> {
 }
 
 /**
- * Compresses a chunk's text (whole lines, each ending in "\n") off the main thread: the caller
+ * Compresses a chunk's bytes (whole lines, each ending in "\n") off the main thread: the caller
  * keeps receiving output while zlib works on the thread pool.
  */
-export async function encodeLogChunk(firstLine: number, lineCount: number, text: string, runs: readonly [LogStream, number][]): Promise<EncodedLogChunk> {
-  const bytes = Buffer.from(text, 'utf8');
+export async function encodeLogChunk(firstLine: number, lineCount: number, bytes: Buffer, runs: readonly [LogStream, number][]): Promise<EncodedLogChunk> {
   const streams = formatRuns(runs);
   // Level 1: logs are written far more often than read, and level 1 already shrinks them 5-10x.
   const content = await deflateRawAsync(bytes, { level: 1 });

@@ -1,21 +1,29 @@
-// Turns a stream of output text (arbitrary pieces, tagged by stream) into whole lines and writes
-// them as compressed chunks. One writer per log; it holds at most about one chunk in memory.
-// Text is handled a piece at a time with string operations, not line by line, because a 100 MB
-// log is a million lines and per-line work is what made logs slow; the text is stored as printed.
+// Turns a stream of output (arbitrary pieces of bytes, tagged by stream) into whole lines and
+// writes them as compressed chunks. One writer per log; it holds at most about one chunk.
+// Output is handled a piece at a time as bytes, never line by line or as strings, because a
+// 100 MB log is a million lines; the bytes are stored exactly as the command printed them.
 import { addRun, CHUNK_TARGET_BYTES, encodeLogChunk } from './log-chunks.js';
 import type { LogStream, Storage } from './storage.js';
 
 const STREAMS: readonly LogStream[] = ['o', 'e', 'h'];
+const NL = 10;
+const CR = 13;
+
+/** Drops carriage returns that end lines ("\r\n", progress bars' "\r\r\n"). */
+function dropLineEndCRs(body: Buffer): Buffer {
+  if (!body.includes(CR)) return body;
+  return Buffer.from(body.toString('latin1').replace(/\r+(?=\n|$)/g, ''), 'latin1');
+}
 
 export class LogWriter {
-  /** Text of whole lines not yet written, each ending in "\n", and their streams. */
-  private pieces: string[] = [];
+  /** Whole lines not yet written, each piece ending in "\n", and their streams. */
+  private pieces: Buffer[] = [];
   private runs: [LogStream, number][] = [];
   private pendingLines = 0;
   private bufferedBytes = 0;
   private nextLine: number;
   /** The unfinished last line of each stream: stdout and stderr interleave by whole lines. */
-  private partial: Record<LogStream, string> = { o: '', e: '', h: '' };
+  private partial: Record<LogStream, Buffer[]> = { o: [], e: [], h: [] };
   private writing: Promise<void> = Promise.resolve();
   private delayTimer: NodeJS.Timeout | undefined;
   /** Longest a whole line waits in memory before it is written, so live readers see it. */
@@ -24,7 +32,7 @@ export class LogWriter {
   /**
    * `onLine` sees every whole line as it is formed: the seam for line-based observers (build
    * properties from output now, test-result parsers later) that must not hold the log. Without
-   * one, lines are never split apart.
+   * one, lines are never split apart or decoded.
    */
   constructor(private readonly storage: Storage, readonly logId: number, firstLine = 0, private readonly onLine?: (stream: LogStream, text: string) => void) {
     this.nextLine = firstLine;
@@ -38,16 +46,17 @@ export class LogWriter {
    * Adds output. Resolves once the chunks written so far are in the database, so a caller that
    * awaits it (before asking the worker for more) keeps memory bounded.
    */
-  append(stream: LogStream, text: string): Promise<void> {
-    const lastNl = text.lastIndexOf('\n');
+  append(stream: LogStream, data: Buffer | string): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const lastNl = bytes.lastIndexOf(NL);
     if (lastNl < 0) {
-      this.partial[stream] += text;
+      if (bytes.length > 0) this.partial[stream].push(bytes);
       return this.writing;
     }
-    // A carriage return before a newline ends Windows and progress-bar lines; drop it.
-    let body = this.partial[stream] + text.slice(0, lastNl);
-    this.partial[stream] = text.slice(lastNl + 1);
-    if (body.includes('\r')) body = body.replace(/\r+(?=\n|$)/g, '');
+    const head = bytes.subarray(0, lastNl + 1);
+    const partial = this.partial[stream];
+    const body = partial.length > 0 ? Buffer.concat([...partial, head]) : head;
+    this.partial[stream] = lastNl + 1 < bytes.length ? [bytes.subarray(lastNl + 1)] : [];
     this.addLines(stream, body);
     if (this.bufferedBytes >= CHUNK_TARGET_BYTES) return this.flush();
     if (!this.delayTimer) {
@@ -60,15 +69,21 @@ export class LogWriter {
     return this.writing;
   }
 
-  /** `body` is one or more whole lines joined by "\n", without the last newline. */
-  private addLines(stream: LogStream, body: string): void {
-    let count = 1;
-    for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) count++;
-    if (this.onLine) for (const line of body.split('\n')) this.onLine(stream, line);
-    this.pieces.push(body, '\n');
+  /** `body` is one or more whole lines, each ending in "\n". */
+  private addLines(stream: LogStream, raw: Buffer): void {
+    const body = dropLineEndCRs(raw);
+    let count = 0;
+    for (let i = body.indexOf(NL); i >= 0; i = body.indexOf(NL, i + 1)) count++;
+    if (this.onLine) {
+      const lines = body.toString('utf8').split('\n');
+      lines.pop();
+      for (const line of lines) this.onLine(stream, line);
+    }
+    // The piece may be a view into a protocol frame, which it keeps alive until the chunk is written.
+    this.pieces.push(body);
     addRun(this.runs, stream, count);
     this.pendingLines += count;
-    this.bufferedBytes += body.length + 1;
+    this.bufferedBytes += body.length;
   }
 
   /** Writes the whole lines held so far. */
@@ -77,7 +92,7 @@ export class LogWriter {
     this.delayTimer = undefined;
     if (this.pendingLines > 0) {
       // Compression starts now, on the thread pool; the database write waits for the one before.
-      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, this.pieces.join(''), this.runs);
+      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, Buffer.concat(this.pieces), this.runs);
       this.nextLine += this.pendingLines;
       this.pieces = [];
       this.runs = [];
@@ -91,8 +106,8 @@ export class LogWriter {
   /** Ends the unfinished lines, writes everything and marks the log finished. */
   async finish(): Promise<void> {
     for (const stream of STREAMS) {
-      if (this.partial[stream]) this.addLines(stream, this.partial[stream].replace(/\r+$/, ''));
-      this.partial[stream] = '';
+      if (this.partial[stream].length > 0) this.addLines(stream, Buffer.concat([...this.partial[stream], Buffer.from('\n')]));
+      this.partial[stream] = [];
     }
     await this.flush();
     await this.storage.finishLog(this.logId);

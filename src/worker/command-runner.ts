@@ -2,7 +2,6 @@
 // maxTime, SIGTERM to the group then SIGKILL after a grace period, output handed on as it comes.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
 import type { FinishReason, LogStreamTag } from '../protocol/messages.js';
 
 export interface CommandSpec {
@@ -37,10 +36,10 @@ export class CommandRunner {
   readonly done: Promise<CommandOutcome>;
 
   /**
-   * Starts the command at once. `onOutput` gets text in the order produced; header text (`h`)
-   * is written by the runner itself, e.g. when it kills the command.
+   * Starts the command at once. `onOutput` gets the bytes in the order produced, undecoded;
+   * header text (`h`) is written by the runner itself, e.g. when it kills the command.
    */
-  constructor(private readonly spec: CommandSpec, private readonly onOutput: (stream: LogStreamTag, data: string) => void) {
+  constructor(private readonly spec: CommandSpec, private readonly onOutput: (stream: LogStreamTag, data: Buffer) => void) {
     this.done = this.run();
   }
 
@@ -63,12 +62,16 @@ export class CommandRunner {
   kill(reason: FinishReason, message: string): void {
     if (this.killReason || !this.child) return;
     this.killReason = { reason, message };
-    this.onOutput('h', `\n${message}: sending SIGTERM to process group ${this.child.pid}\n`);
+    this.header(`\n${message}: sending SIGTERM to process group ${this.child.pid}\n`);
     this.signalGroup('SIGTERM');
     this.killTimer = setTimeout(() => {
-      this.onOutput('h', `process group ${this.child?.pid} still alive after ${this.spec.killGraceMs} ms: sending SIGKILL\n`);
+      this.header(`process group ${this.child?.pid} still alive after ${this.spec.killGraceMs} ms: sending SIGKILL\n`);
       this.signalGroup('SIGKILL');
     }, this.spec.killGraceMs);
+  }
+
+  private header(text: string): void {
+    this.onOutput('h', Buffer.from(text));
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
@@ -124,15 +127,9 @@ export class CommandRunner {
         }
       };
       for (const [stream, tag] of [[child.stdout, 'o'], [child.stderr, 'e']] as const) {
-        const decoder = new StringDecoder('utf8');
         stream?.on('data', (data: Buffer) => {
           this.resetIdle();
-          const text = decoder.write(data);
-          if (text) this.onOutput(tag, text);
-        });
-        stream?.on('end', () => {
-          const rest = decoder.end();
-          if (rest) this.onOutput(tag, rest);
+          this.onOutput(tag, data);
         });
       }
       child.on('error', (err) => {

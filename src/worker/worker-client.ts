@@ -6,7 +6,7 @@ import { resolve, sep } from 'node:path';
 import WebSocket from 'ws';
 import { ProtocolConnection } from '../protocol/connection.js';
 import {
-  decodeMasterFrame, MAX_FRAME_BYTES, OUTPUT_BATCH_BYTES, OUTPUT_BATCH_MS, OUTPUT_WINDOW_BYTES, PROTOCOL_VERSION,
+  decodeMasterFrame, encodeOutputFrame, MAX_FRAME_BYTES, OUTPUT_BATCH_BYTES, OUTPUT_BATCH_MS, OUTPUT_WINDOW_BYTES, PROTOCOL_VERSION,
 } from '../protocol/messages.js';
 import type { CommandStartMessage, LogStreamTag, MasterMessage, WorkerInfo, WorkerOutgoing } from '../protocol/messages.js';
 import { webSocketTransport } from '../protocol/transports.js';
@@ -35,8 +35,8 @@ type Connection = ProtocolConnection<MasterMessage, WorkerOutgoing>;
 
 /** One running command and its output pipeline: batching, sending, flow control. */
 class CommandSession {
-  private pending: { stream: LogStreamTag; data: string }[] = [];
-  private pendingChars = 0;
+  private pending: { stream: LogStreamTag; data: Buffer }[] = [];
+  private pendingBytes = 0;
   private inFlight = 0;
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
@@ -49,12 +49,10 @@ class CommandSession {
     );
   }
 
-  private output(stream: LogStreamTag, data: string): void {
-    const last = this.pending[this.pending.length - 1];
-    if (last && last.stream === stream) last.data += data;
-    else this.pending.push({ stream, data });
-    this.pendingChars += data.length;
-    if (this.pendingChars >= OUTPUT_BATCH_BYTES) this.flush();
+  private output(stream: LogStreamTag, data: Buffer): void {
+    this.pending.push({ stream, data });
+    this.pendingBytes += data.length;
+    if (this.pendingBytes >= OUTPUT_BATCH_BYTES) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), OUTPUT_BATCH_MS);
   }
 
@@ -62,18 +60,28 @@ class CommandSession {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.length === 0) return;
-    this.conn.send({ type: 'command.output', commandId: this.id, chunks: this.pending });
-    this.inFlight += this.pendingChars;
+    // Consecutive pieces of one stream go as one chunk; the bytes are copied once, into the frame.
+    const chunks: { stream: LogStreamTag; data: Buffer }[] = [];
+    for (let i = 0; i < this.pending.length;) {
+      const stream = this.pending[i]!.stream;
+      let j = i;
+      while (j < this.pending.length && this.pending[j]!.stream === stream) j++;
+      const run = this.pending.slice(i, j).map((p) => p.data);
+      chunks.push({ stream, data: run.length === 1 ? run[0]! : Buffer.concat(run) });
+      i = j;
+    }
+    this.conn.sendFrame((seq) => encodeOutputFrame(seq, this.id, chunks));
+    this.inFlight += this.pendingBytes;
     this.pending = [];
-    this.pendingChars = 0;
+    this.pendingBytes = 0;
     if (this.inFlight >= OUTPUT_WINDOW_BYTES && !this.paused) {
       this.paused = true;
       this.runner.pause();
     }
   }
 
-  ack(chars: number): void {
-    this.inFlight = Math.max(0, this.inFlight - chars);
+  ack(bytes: number): void {
+    this.inFlight = Math.max(0, this.inFlight - bytes);
     if (this.paused && this.inFlight < OUTPUT_WINDOW_BYTES / 2) {
       this.paused = false;
       this.runner.resume();

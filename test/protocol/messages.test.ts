@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProtocolConnection } from '../../src/protocol/connection.js';
-import { decodeMasterFrame, decodeWorkerFrame, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { decodeMasterFrame, decodeWorkerFrame, encodeOutputFrame, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import type { MasterMessage, MasterOutgoing, WorkerMessage, WorkerOutgoing } from '../../src/protocol/messages.js';
 import { memoryTransportPair } from '../../src/protocol/transports.js';
 
@@ -21,8 +21,8 @@ describe('frame validation', () => {
     const cases: [string, RegExp][] = [
       ['{not json', /not JSON/],
       [JSON.stringify({ type: 'shutdown', seq: 3 }), /type/],
-      [JSON.stringify({ type: 'command.output', seq: 4, commandId: 'c', chunks: [] }), /chunks/],
-      [JSON.stringify({ type: 'command.output', seq: 4, commandId: 'c', chunks: [{ stream: 'x', data: 'a' }] }), /chunks\.0\.stream/],
+      // Output only comes in binary frames.
+      [JSON.stringify({ type: 'command.output', seq: 4, commandId: 'c', chunks: [{ stream: 'o', data: 'a' }] }), /type/],
       [JSON.stringify({ type: 'heartbeat', seq: 5, time: 1, extra: true }), /extra/],
       ['[]', /invalid frame/],
     ];
@@ -33,6 +33,29 @@ describe('frame validation', () => {
     }
     const withSeq = decodeWorkerFrame(JSON.stringify({ type: 'nope', seq: 9 }));
     assert.ok(!withSeq.ok && withSeq.seq === 9);
+  });
+
+  it('round-trips binary output frames, bytes untouched', () => {
+    const chunks = [{ stream: 'o' as const, data: Buffer.from('héllo\n') }, { stream: 'e' as const, data: Buffer.from([0xff, 0x0a]) }];
+    const frame = encodeOutputFrame(7, 'c1', chunks);
+    const d = decodeWorkerFrame(frame);
+    assert.ok(d.ok && d.message.type === 'command.output');
+    assert.equal(d.message.seq, 7);
+    assert.deepEqual(d.message.chunks.map((c) => [c.stream, c.data.toString('hex')]), chunks.map((c) => [c.stream, c.data.toString('hex')]));
+  });
+
+  it('refuses binary frames whose header lies about the payload', () => {
+    const frame = encodeOutputFrame(8, 'c1', [{ stream: 'o', data: Buffer.from('abc') }]);
+    const short = decodeWorkerFrame(frame.subarray(0, frame.length - 1));
+    assert.ok(!short.ok && /payload is 2 bytes, its header says 3/.test(short.error) && short.seq === 8);
+    assert.equal(decodeWorkerFrame(Buffer.from([0, 0, 9, 9, 1])).ok, false);
+    assert.equal(decodeWorkerFrame(Buffer.from([1])).ok, false);
+    const header = Buffer.from(JSON.stringify({ type: 'command.output', seq: 1, commandId: 'c', chunks: [{ stream: 'x', bytes: 0 }] }));
+    const size = Buffer.alloc(4);
+    size.writeUInt32BE(header.length);
+    const bad = decodeWorkerFrame(Buffer.concat([size, header]));
+    assert.ok(!bad.ok && /chunks\.0\.stream/.test(bad.error));
+    assert.equal(decodeMasterFrame(frame).ok, false, 'a worker accepts no binary frames');
   });
 
   it('a worker only accepts master messages', () => {

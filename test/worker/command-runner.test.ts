@@ -14,7 +14,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(argv: string[], extra: Partial<CommandSpec> = {}) {
   const out: [string, string][] = [];
-  const runner = new CommandRunner({ argv, cwd: dir, env: { PATH: process.env['PATH'] ?? '' }, timeout: 30, killGraceMs: 1000, ...extra }, (s, d) => out.push([s, d]));
+  const runner = new CommandRunner({ argv, cwd: dir, env: { PATH: process.env['PATH'] ?? '' }, timeout: 30, killGraceMs: 1000, ...extra }, (s, d) => out.push([s, d.toString()]));
   const text = (stream?: string) => out.filter(([s]) => !stream || s === stream).map(([, d]) => d).join('');
   return { runner, out, text };
 }

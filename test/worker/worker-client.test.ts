@@ -30,12 +30,16 @@ class ScriptedMaster {
     this.server.on('connection', (ws, req) => {
       this.paths.push(req.url ?? '');
       this.sockets.push(ws);
-      ws.on('message', (data) => {
-        const d = decodeWorkerFrame(data.toString());
+      ws.on('message', (data, isBinary) => {
+        const d = decodeWorkerFrame(isBinary ? (data as Buffer) : data.toString());
         assert.ok(d.ok, 'the worker sends only valid frames');
         this.frames.push(d.message);
         if (d.message.type === 'hello') this.send(ws, { type: 'welcome', re: d.message.seq, protocol: 1, heartbeatMs: 1000, master: 'scripted' });
-        if (d.message.type === 'command.output' && this.autoAck) this.ack(ws, d.message.commandId, d.message.chunks.reduce((n, c) => n + c.data.length, 0));
+        if (d.message.type === 'command.output') {
+          // The frame's buffer is reused by ws for nothing else, but keep copies to be safe.
+          d.message.chunks = d.message.chunks.map((c) => ({ stream: c.stream, data: Buffer.from(c.data) }));
+          if (this.autoAck) this.ack(ws, d.message.commandId, d.message.chunks.reduce((n, c) => n + c.data.length, 0));
+        }
         for (const w of this.waiters.splice(0)) w();
       });
     });
@@ -64,8 +68,8 @@ class ScriptedMaster {
   }
 
   output(commandId: string, stream?: string): string {
-    return this.frames.flatMap((f) => (f.type === 'command.output' && f.commandId === commandId ? f.chunks : []))
-      .filter((c) => !stream || c.stream === stream).map((c) => c.data).join('');
+    return Buffer.concat(this.frames.flatMap((f) => (f.type === 'command.output' && f.commandId === commandId ? f.chunks : []))
+      .filter((c) => !stream || c.stream === stream).map((c) => c.data)).toString('utf8');
   }
 }
 
