@@ -18,7 +18,6 @@ git remote set-url origin "$repo"
 git fetch -q --tags --force origin "+refs/heads/*:refs/remotes/origin/*"
 if [ "$ref" = FETCH_HEAD ]; then git fetch -q origin HEAD; fi
 git -c advice.detachedHead=false checkout -q -f "$ref"
-git clean -q -f -d
 echo "got_revision: $(git rev-parse HEAD)"
 `;
 
