@@ -1,11 +1,14 @@
 // Parses the console output of CPython's regrtest (`python -m test`): sequential and -j progress
 // lines, re-runs, crashes, timeouts, env changes and leaks. Without -v a test is a file
 // (`test_os`); the verbose re-run names the test methods, which then replace their file.
+// `keel test` prints the same shape with node:test's spec lines and `FAIL: name` blocks; they
+// are read too, so a Keel run in a plain shell step is understood like a CPython one.
 
 import type { TestCaseResult, TestOutcome } from './model.js';
 import { cleanLine, joinDetails, pushDetail, type ParseResult, type ResultParser } from './result-parser.js';
 import { TestCollector, makeResult } from './test-collector.js';
 import { UnittestLineReader, pythonExceptionLine, type UnittestEvent } from './python-unittest-lines.js';
+import { NodeSpecParser } from './node-spec-parser.js';
 
 interface FileAttempt {
   outcome: TestOutcome | undefined;
@@ -20,7 +23,12 @@ interface FileAttempt {
 const PROGRESS = /^(?:\d+:\d\d:\d\d )?(?:load avg: [\d.]+ )?\[\s*\d+(?:\/\d+)?(?:\/\d+)?\] (\S+)(.*)$/;
 const TEST_FAILED = /^test (\S+) (failed|crashed)(?: -- (.*))?$/;
 const FILE_STATE = /^(test\w*(?:\.\w+)*) (skipped|ran no tests|failed|crashed|passed|timed out|interrupted|leaked|did not run|worker )(.*)$/;
-const SUMMARY_HEAD = /^(?:All )?\d+ (?:re-run )?tests? (.*?):?$/;
+const SUMMARY_HEAD = /^(?:All )?\d+ (?:re-run )?tests?(?: files?)? (.*?):?$/;
+// `keel test` prints a failed node:test test as `FAIL: name` and its error, with no rule above.
+const KEEL_FAILURE = /^(FAIL|ERROR): (.+)$/;
+const VERBOSE_START = /^\d+:\d\d:\d\d (?:load avg: [\d.]+ )?([^\s[]\S*)$/;
+const SPEC_MARKS = new Set([0x2714, 0x2716, 0xfe63, 0x25b6]);
+const NOT_RUN = 'test name does not match pattern';
 const RUNNING = /running(?: \(\d+\))?: (.*)$/;
 
 function durationOf(text: string): number | null {
@@ -75,6 +83,10 @@ export class RegrtestParser implements ResultParser {
   private readonly matching = new Map<string, Set<string>>();
   private result: string | undefined;
   private readonly unittest = new UnittestLineReader((e) => this.onUnittest(e));
+  /** node:test spec lines of the current file (`keel test -v` and its verbose re-runs). */
+  private spec: { file: string; parser: NodeSpecParser } | undefined;
+  /** A `FAIL: name` block of `keel test`. */
+  private keelBlock: { file: string; name: string; outcome: TestOutcome; lines: string[] } | undefined;
 
   feedLine(raw: string): void {
     const line = cleanLine(raw);
@@ -111,12 +123,22 @@ export class RegrtestParser implements ResultParser {
     // Progress lines start with a digit (the clock) or `[`; check cheaply before the regex.
     if ((c0 >= 48 && c0 <= 57) || c0 === 91) {
       const m = PROGRESS.exec(line);
-      if (m) return this.progress(m[1]!, m[2]!);
+      if (m) {
+        this.endKeel();
+        return this.progress(m[1]!, m[2]!);
+      }
       if (line.includes(' Re-running ') || line.startsWith('Re-running')) {
-        if (/Re-running (?:\d+ )?failed tests/.test(line)) this.startRerun();
+        if (/Re-running (?:\d+ )?failed tests?/.test(line)) this.startRerun();
         return;
       }
       if (/load avg|^\d+:\d\d:\d\d/.test(line) && RUNNING.test(line)) return this.noteRunning(line);
+      // `keel test -v` announces a file by its bare name before its output, and reports it after.
+      const start = VERBOSE_START.exec(line);
+      if (start) {
+        this.endKeel();
+        this.current = start[1]!;
+        return;
+      }
     }
     if (this.capture) {
       if (line === '' || line.startsWith('== Tests result')) {
@@ -127,6 +149,7 @@ export class RegrtestParser implements ResultParser {
       }
     }
     if (line.startsWith('== Tests result: ')) {
+      this.endKeel();
       this.resolveStarted();
       this.inSummary = '';
       this.sawSummary = true;
@@ -137,7 +160,8 @@ export class RegrtestParser implements ResultParser {
       return;
     }
     if (line.startsWith('Re-running ')) {
-      if (/^Re-running (?:\d+ )?failed tests/.test(line)) return this.startRerun();
+      this.endKeel();
+      if (/^Re-running (?:\d+ )?failed tests?/.test(line)) return this.startRerun();
       const m = /^Re-running (\S+) in verbose mode(?: \(matching: (.*)\))?/.exec(line);
       if (m) {
         this.current = m[1]!;
@@ -146,6 +170,7 @@ export class RegrtestParser implements ResultParser {
       return;
     }
     if (this.inSummary !== undefined) return this.summaryLine(line);
+    if (this.current !== undefined && this.keelLine(line, this.current)) return;
     if (this.unittest.feed(line)) return;
     let m = TEST_FAILED.exec(line);
     if (m) {
@@ -184,6 +209,63 @@ export class RegrtestParser implements ResultParser {
       }
       const leak = /^(\S+) leaked (.*)$/.exec(line);
       if (leak && leak[1] === this.current) this.setState(leak[1], { outcome: 'fail', message: `leaked ${leak[2]!}` });
+    }
+  }
+
+  /** Lines of `keel test`'s own output: spec lines and `FAIL: name` blocks. */
+  private keelLine(line: string, file: string): boolean {
+    const first = line.trimStart().charCodeAt(0);
+    if (SPEC_MARKS.has(first) || (this.spec && (line.startsWith(' ') || line === '' || line.startsWith('ℹ ')))) {
+      this.endKeelBlock();
+      if (!this.spec || this.spec.file !== file) {
+        this.endSpec();
+        this.spec = { file, parser: new NodeSpecParser() };
+      }
+      this.spec.parser.feedLine(line);
+      return true;
+    }
+    const f = line.charCodeAt(0) === 70 /* F */ || line.charCodeAt(0) === 69 /* E */ ? KEEL_FAILURE.exec(line) : null;
+    if (f && !/ \([\w.]+\)/.test(f[2]!)) {
+      this.endKeel();
+      this.keelBlock = { file, name: f[2]!, outcome: f[1] === 'ERROR' ? 'error' : 'fail', lines: [] };
+      return true;
+    }
+    if (this.keelBlock) {
+      pushDetail(this.keelBlock.lines, line);
+      return true;
+    }
+    return false;
+  }
+
+  private endKeel(): void {
+    this.endKeelBlock();
+    this.endSpec();
+  }
+
+  private endKeelBlock(): void {
+    const b = this.keelBlock;
+    if (!b) return;
+    this.keelBlock = undefined;
+    const message = b.lines.find((l) => l.trim() !== '')?.trim();
+    const existing = this.methods.get(`${b.file} > ${b.name}`);
+    if (existing && existing.attempt === this.attempt) {
+      // keel test repeats a re-run's failure after its spec lines: the same attempt, told twice.
+      existing.details ??= joinDetails(b.lines);
+      existing.message ??= message;
+      return;
+    }
+    this.addMethod(b.file, b.name, b.outcome, message, joinDetails(b.lines), b.name, ' > ');
+  }
+
+  private endSpec(): void {
+    const s = this.spec;
+    if (!s) return;
+    this.spec = undefined;
+    for (const t of s.parser.finish().tests) {
+      // A re-run runs only the failed tests; node:test reports the others as skipped.
+      if (t.outcome === 'skip' && t.message === NOT_RUN) continue;
+      const leaf = t.name.slice(t.name.lastIndexOf(' > ') + 1).trim();
+      this.addMethod(s.file, t.name, t.outcome, t.message, t.details, leaf, ' > ');
     }
   }
 
@@ -276,9 +358,7 @@ export class RegrtestParser implements ResultParser {
     // CPython's own tests have ids like `test.test_os.FileTests.test_write` for file `test_os`.
     const at = e.id.startsWith(file + '.') ? 0 : e.id.indexOf(`.${file}.`) + 1;
     const name = at > 0 || e.id.startsWith(file + '.') ? e.id.slice(at + file.length + 1) : e.id;
-    const id = `${file}.${name}`;
-    this.methodFiles.add(file);
-    const existing = this.methods.get(id);
+    const existing = this.methods.get(`${file}.${name}`);
     if ((e.fromBlock || e.subtest) && existing && existing.attempt === this.attempt) {
       // A block repeats a verbose result line with its traceback; a subTest adds to its test.
       if (e.message !== undefined && (e.fromBlock || existing.message === undefined)) existing.message = e.message;
@@ -286,27 +366,34 @@ export class RegrtestParser implements ResultParser {
       if (existing.outcome === 'pass' || (existing.outcome === 'fail' && e.outcome === 'error')) existing.outcome = e.outcome;
       return;
     }
-    if (this.attempt > 1 && !existing) {
-      // Only failed tests are re-run, so a method first seen in the re-run failed before.
+    this.addMethod(file, name, e.outcome, e.message, e.details, e.method);
+  }
+
+  /** Records a test inside a file; `method` is what a re-run's `matching:` list would name. */
+  private addMethod(file: string, name: string, outcome: TestOutcome, message: string | undefined, details: string | undefined, method: string, sep = '.'): void {
+    const id = `${file}${sep}${name}`;
+    this.methodFiles.add(file);
+    if (this.attempt > 1 && !this.methods.has(id)) {
       // regrtest matches bare method names, so a module named like its failed method re-runs
-      // all its methods; only the named ones failed.
+      // all its methods; only the named ones failed. Without a list (a single-process re-run),
+      // the first run's traceback names the method.
       const first = this.files.get(file)?.[0];
       const only = this.matching.get(file);
-      // Without a list (a single-process re-run), the first run's traceback names the method.
       const frames = first?.details?.filter((l) => l.startsWith('  File ')) ?? [];
       const failedBefore = only !== undefined
-        ? only.has(e.method) || only.has(name.split('.')[0] ?? '')
-        : frames.length === 0 || frames.some((l) => l.endsWith(`, in ${e.method}`));
+        ? only.has(method) || only.has(name) || only.has(name.split('.')[0] ?? '')
+        : frames.length === 0 || frames.some((l) => l.endsWith(`, in ${method}`));
       if ((first?.outcome === 'fail' || first?.outcome === 'error') && failedBefore) {
         this.methods.add(makeResult(file, name, id, 'fail', { message: first.message, details: joinDetails(first.details ?? []), attempt: 1 }));
       }
     }
-    this.methods.add(makeResult(file, name, id, e.outcome, { message: e.message, details: e.details, attempt: this.attempt }));
+    this.methods.add(makeResult(file, name, id, outcome, { message, details, attempt: this.attempt }));
   }
 
   finish(): ParseResult {
     try {
       this.endCapture();
+      this.endKeel();
       this.unittest.finish();
     } catch {
       // finish() reports what it has, whatever state the log left it in.
