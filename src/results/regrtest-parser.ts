@@ -214,7 +214,9 @@ export class RegrtestParser implements ResultParser {
 
   /** Lines of `keel test`'s own output: spec lines and `FAIL: name` blocks. */
   private keelLine(line: string, file: string): boolean {
-    const first = line.trimStart().charCodeAt(0);
+    let i = 0;
+    while (line.charCodeAt(i) === 32) i++;
+    const first = line.charCodeAt(i);
     if (SPEC_MARKS.has(first) || (this.spec && (line.startsWith(' ') || line === '' || line.startsWith('ℹ ')))) {
       this.endKeelBlock();
       if (!this.spec || this.spec.file !== file) {
