@@ -48,6 +48,8 @@ const FRAGMENTS = [
   '<failure message="m">body</failure>', '<flakyFailure/>', '</testcase>', '</testsuite>', '{', '}', '"tests": [',
   '{"version":1,"tests":[{"id":"a","outcome":"fail","attempt":"x"}]}', '{"results":{"tests":[{"name":1,"status":null}]}}',
   '{"testResults":[{"assertionResults":[null,{"status":"passed","invocations":"2"}]}]}', '\x1b[31m', '\r', '\u0000', '\uFFFD',
+  '0:00:00 load avg: 0.5 math', 'FAIL: fails', 'ERROR: boom', 'Re-running 1 failed test file in verbose mode', '﹣ x (0.1ms) # test name does not match pattern',
+  '# pkg [pkg.test]', 'FAIL\tpkg [build failed]', 'tests/a.py::t ', 'PASSED', '  t (m.C.t) (i=1) ... FAIL', 'UNEXPECTED SUCCESS: t (m.C.t)',
 ];
 
 function randomLine(r: () => number): string {
