@@ -46,7 +46,7 @@ const RANK: Record<TestOutcome, number> = { pass: 1, xfail: 1, flaky: 1, skip: 2
 /** What a state word after a file name means. */
 function classify(state: string): { outcome: TestOutcome; message?: string; envChanged?: boolean } | undefined {
   const s = state.trim();
-  if (s === '' ) return undefined;
+  if (s === '') return undefined;
   if (s.startsWith('passed')) return { outcome: 'pass' };
   if (s.startsWith('failed (env changed)')) return { outcome: 'pass', message: 'env changed', envChanged: true };
   if (s.startsWith('failed (uncaught exception)')) return { outcome: 'error', message: 'uncaught exception' };
