@@ -166,7 +166,7 @@ export class WorkerRegistry {
       if (!config || !sameSecret(msg.secret, config.secret)) return refuse(`unknown worker name or wrong secret for "${msg.name}"`, msg.seq);
       if (this.connected.has(msg.name)) return refuse(`a worker named "${msg.name}" is already connected`, msg.seq);
       clearTimeout(firstFrame);
-      worker = new ConnectedWorker(msg.name, msg.info, Math.min(config.maxBuilds, msg.maxBuilds), conn);
+      worker = new ConnectedWorker(msg.name, msg.info, Math.min(config.maxBuilds, msg.maxBuilds ?? config.maxBuilds), conn);
       this.connected.set(msg.name, worker);
       conn.send({ type: 'welcome', re: msg.seq, protocol: PROTOCOL_VERSION, heartbeatMs: this.deps.heartbeatMs, master: this.deps.masterName });
       conn.startHeartbeat(this.deps.heartbeatMs, () => ({ type: 'heartbeat', time: this.deps.clock.now() }));

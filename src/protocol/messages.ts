@@ -68,7 +68,8 @@ export const helloSchema = z.object({
   name: z.string().min(1).max(200),
   secret: z.string(),
   info: workerInfoSchema,
-  maxBuilds: z.number().int().positive(),
+  /** The worker's own limit (keel worker --max-builds); absent: the master's config decides. */
+  maxBuilds: z.number().int().positive().optional(),
   /** Commands still running from before a reconnect, which the master may not know any more. */
   running: z.array(commandId).default([]),
 }).strict();

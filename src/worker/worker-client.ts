@@ -23,7 +23,8 @@ export interface WorkerOptions {
   name: string;
   secret: string;
   basedir: string;
-  maxBuilds: number;
+  /** This worker's own limit; undefined leaves it to the master's config. */
+  maxBuilds?: number;
   info: WorkerInfo;
   log: WorkerLog;
   /** First reconnect delay; doubles up to maxBackoffMs. */
@@ -151,7 +152,7 @@ export class WorkerClient {
     ws.on('open', () => {
       conn.send({
         type: 'hello', protocol: PROTOCOL_VERSION, name: this.options.name, secret: this.options.secret,
-        info: this.options.info, maxBuilds: this.options.maxBuilds, running: [...this.sessions.keys()],
+        info: this.options.info, ...(this.options.maxBuilds !== undefined ? { maxBuilds: this.options.maxBuilds } : {}), running: [...this.sessions.keys()],
       });
     });
     conn.onMessage((msg) => this.handle(conn, msg));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KeelConfig } from '../../src/master/config.js';
-import { api, forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
+import { api, forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor, waitForBuildOfRequest } from './ci-harness.js';
 import type { RunningMaster, WorkerProcess } from './ci-harness.js';
 
 const config: KeelConfig = {
@@ -24,6 +24,7 @@ const config: KeelConfig = {
       ],
     },
     { name: 'green', workers: ['w1'], steps: [{ type: 'shell', command: ['echo', 'all good'] }] },
+    { name: 'sleepy', workers: ['w1'], steps: [{ type: 'shell', command: 'sleep 0.5' }] },
   ],
 };
 
@@ -77,9 +78,24 @@ describe('build semantics on a real worker', () => {
     assert.equal(flunk.body.total, flunk.body.lines.length);
   });
 
+  it('a worker runs at most maxBuilds builds at once; the rest wait in the queue, oldest first', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await api<{ requestId: number }>(m.url, '/builders/sleepy/force', { method: 'POST', body: {} })).body.requestId);
+    await waitFor('two running', () => m.master.registry.get('w1')?.running === 2);
+    const workers = await api<{ workers: { runningBuilds: number }[] }>(m.url, '/workers');
+    assert.equal(workers.body.workers[0]?.runningBuilds, 2);
+    const builder = await api<{ queued: number }>(m.url, '/builders/sleepy');
+    assert.equal(builder.body.queued, 1);
+    const third = await api<{ buildIds: number[] }>(m.url, `/requests/${ids[2]}`);
+    assert.deepEqual(third.body.buildIds, [], 'the newest request waits');
+    const builds = await Promise.all(ids.map((id) => waitForBuildOfRequest(m, id)));
+    assert.deepEqual(builds.map((b) => b.result), ['success', 'success', 'success']);
+    assert.ok(builds[2]!.startedAt >= Math.min(builds[0]!.finishedAt!, builds[1]!.finishedAt!), 'the third started when a slot freed');
+  });
+
   it('lists builds with filters and serves the documented shapes', async () => {
     const all = await api<{ builds: { id: number; result: string }[]; total: number }>(m.url, '/builds?limit=10');
-    assert.equal(all.body.total, 2);
+    assert.equal(all.body.total, 5);
     const failed = await api<{ builds: { builder: string }[]; total: number }>(m.url, '/builds?result=failure');
     assert.deepEqual([failed.body.total, failed.body.builds[0]?.builder], [1, 'semantics']);
     const bad = await api<{ error: { code: string } }>(m.url, '/builds?limit=abc');
@@ -87,7 +103,7 @@ describe('build semantics on a real worker', () => {
     const workers = await api<{ workers: { name: string; connected: boolean; info: { node?: string } }[]; total: number }>(m.url, '/workers');
     assert.deepEqual(workers.body.workers.map((w) => [w.name, w.connected, w.info.node]), [['w1', true, process.version]]);
     const builders = await api<{ builders: { name: string }[]; total: number }>(m.url, '/builders');
-    assert.deepEqual(builders.body.builders.map((b) => b.name), ['semantics', 'green']);
+    assert.deepEqual(builders.body.builders.map((b) => b.name), ['semantics', 'green', 'sleepy']);
     assert.equal((await api(m.url, '/builders/nope')).status, 404);
     assert.equal((await api(m.url, '/builds/99999')).status, 404);
     assert.equal((await api(m.url, '/builders/nope/force', { method: 'POST', body: {} })).status, 404);
