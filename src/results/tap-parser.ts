@@ -18,6 +18,8 @@ interface Pending {
 
 const TEST_LINE = /^(not )?ok\b(?:\s+(\d+))?(?:\s*-)?\s*(.*)$/;
 const DIRECTIVE = /\s+#\s*(skip|todo)\b\S*\s*(.*)$/i;
+// Any other `# …` after a description is a comment (node-tap's `# time=12.3ms`).
+const COMMENT = /(?:^|\s+)(?<!\\)#\s*(.*)$/;
 
 function yamlValue(lines: readonly string[], key: string): string | undefined {
   const prefix = `${key}:`;
@@ -112,6 +114,13 @@ export class TapParser implements ResultParser {
       outcome = 'skip';
       message = d[2] !== '' ? d[2] : d[1]!.toUpperCase() === 'TODO' ? 'todo' : undefined;
     }
+    let durationMs: number | null = null;
+    const comment = d ? null : COMMENT.exec(description);
+    if (comment) {
+      description = description.slice(0, comment.index);
+      const time = /^time=([\d.]+)(ms|s)\b/.exec(comment[1]!);
+      if (time) durationMs = Number(time[1]) * (time[2] === 's' ? 1000 : 1);
+    }
     description = description.replace(/\\#/g, '#').trim();
     const name = description !== '' ? description : (this.announced[level] ?? `test ${this.levels[level]?.length ?? 0}`);
     while (this.levels.length <= level + 1) this.levels.push([]);
@@ -119,7 +128,7 @@ export class TapParser implements ResultParser {
     this.levels[level + 1] = [];
     this.levels.length = level + 2;
     this.announced.length = level;
-    const own: Pending = { names: [name], outcome, durationMs: null };
+    const own: Pending = { names: [name], outcome, durationMs };
     if (message !== undefined) own.message = message;
     this.last = own;
     const list = this.levels[level]!;
@@ -143,8 +152,11 @@ export class TapParser implements ResultParser {
     const ms = Number(yamlValue(y.lines, 'duration_ms'));
     if (Number.isFinite(ms) && yamlValue(y.lines, 'duration_ms') !== undefined) t.durationMs = ms;
     if (t.outcome === 'fail') {
-      const msg = yamlValue(y.lines, 'error') ?? yamlValue(y.lines, 'message');
-      if (msg !== undefined && msg !== '') t.message = msg;
+      const found = yamlValue(y.lines, 'found');
+      const wanted = yamlValue(y.lines, 'wanted');
+      const msg = yamlValue(y.lines, 'error') ?? yamlValue(y.lines, 'message') ?? (found !== undefined && wanted !== undefined ? `found ${found}, wanted ${wanted}` : undefined);
+      // node-tap names a failed assertion by what it checked: that name is the message.
+      t.message = msg !== undefined && msg !== '' ? msg : t.names[t.names.length - 1];
       const details = joinDetails(y.lines);
       if (details !== undefined) t.details = details;
     }
