@@ -33,10 +33,10 @@ export function tempDir(prefix: string): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export async function startMaster(config: KeelConfig, options: { dbUrl: string; port?: number; heartbeatMs?: number }): Promise<RunningMaster> {
+export async function startMaster(config: KeelConfig, options: { dbUrl: string; schema?: string; port?: number; heartbeatMs?: number }): Promise<RunningMaster> {
   const logs: string[] = [];
   const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn: ${m}`), error: (m: string) => logs.push(`error: ${m}`) };
-  const storage = await openStorage(options.dbUrl);
+  const storage = await openStorage(options.dbUrl, options.schema !== undefined ? { schema: options.schema } : {});
   const master = createMaster({ storage, config: resolveConfig(config, { env: {} }), log, heartbeatMs: options.heartbeatMs ?? 1000 });
   await master.start();
   const web = createWebServer({ master, log });
