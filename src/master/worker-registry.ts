@@ -164,7 +164,14 @@ export class WorkerRegistry {
       const config = this.workers.get(msg.name);
       if (msg.protocol !== PROTOCOL_VERSION) return refuse(`protocol version ${msg.protocol} is not supported (this master speaks ${PROTOCOL_VERSION})`, msg.seq);
       if (!config || !sameSecret(msg.secret, config.secret)) return refuse(`unknown worker name or wrong secret for "${msg.name}"`, msg.seq);
-      if (this.connected.has(msg.name)) return refuse(`a worker named "${msg.name}" is already connected`, msg.seq);
+      // An authenticated worker whose name is still connected is usually the same worker back
+      // from a network cut the old socket has not noticed yet: the new connection wins, and the
+      // old one's builds end in RETRY as for any lost worker.
+      const previous = this.connected.get(msg.name);
+      if (previous) {
+        log.warn(`worker ${msg.name} connected again from ${peer}; closing its previous connection`);
+        previous.close(4004, 'replaced by a new connection');
+      }
       clearTimeout(firstFrame);
       worker = new ConnectedWorker(msg.name, msg.info, Math.min(config.maxBuilds, msg.maxBuilds ?? config.maxBuilds), conn);
       this.connected.set(msg.name, worker);

@@ -138,6 +138,19 @@ describe('failures on real workers', () => {
     assert.ok(m.logs.some((l) => /refused worker connection .*wrong secret/.test(l)));
   });
 
+  it('a worker connecting again under its name replaces its previous connection', async () => {
+    const real = await waitFor('w2 connected', () => m.master.registry.get('w2'));
+    const fake = new WebSocket(`ws://127.0.0.1:${m.port}/ws/worker`);
+    await new Promise((r) => fake.once('open', r));
+    const closed = new Promise<number>((r) => fake.once('close', (code) => r(code)));
+    fake.send(JSON.stringify({ type: 'hello', seq: 1, protocol: 1, name: 'w2', secret: 'pw2', info: { hostname: 'fake', os: 'x', arch: 'x', node: 'x', cpus: 1, keel: 'x' } }));
+    await waitFor('the fake took over', () => m.master.registry.get('w2')?.info.hostname === 'fake');
+    assert.notEqual(m.master.registry.get('w2'), real);
+    // The real worker, cut off, reconnects and takes its name back.
+    assert.equal(await closed, 4004);
+    await waitFor('the real w2 back', () => m.master.registry.get('w2') !== undefined && m.master.registry.get('w2')?.info.hostname !== 'fake');
+  });
+
   it('a malformed frame is refused and logged; the master keeps serving', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${m.port}/ws/worker`);
     await new Promise((r) => ws.once('open', r));
