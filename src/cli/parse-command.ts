@@ -46,9 +46,19 @@ async function parseFile(file: string, format: FormatOption): Promise<ParseResul
   return parser.finish();
 }
 
-/** The `--json` document (DESIGN.md, `keel parse`). */
-function parseDocument(format: string, tests: TestCaseResult[]): { format: string; summary: ReturnType<typeof countOutcomes>; tests: TestCaseResult[] } {
-  return { format, summary: countOutcomes(tests), tests };
+/**
+ * Writes the `--json` document (DESIGN.md, `keel parse`): one test a line, written in pieces so
+ * that a log of a million tests never needs one string of all of them.
+ */
+function writeJsonDocument(format: string, tests: TestCaseResult[]): void {
+  const out = process.stdout;
+  out.write(`{\n  "format": ${JSON.stringify(format)},\n  "summary": ${JSON.stringify(countOutcomes(tests))},\n  "tests": [`);
+  const CHUNK = 1000;
+  for (let i = 0; i < tests.length; i += CHUNK) {
+    const lines = tests.slice(i, i + CHUNK).map((t) => `\n    ${JSON.stringify(t)}`);
+    out.write((i === 0 ? '' : ',') + lines.join(','));
+  }
+  out.write(tests.length > 0 ? '\n  ]\n}\n' : ']\n}\n');
 }
 
 const LABEL: Record<string, string> = { fail: 'FAIL', error: 'ERROR', flaky: 'FLAKY' };
@@ -85,8 +95,7 @@ export function registerParseCommand(program: Command): void {
       }
       if (opts.json) {
         const formats = [...new Set(results.map(([, r]) => r.format))];
-        const doc = parseDocument(formats.length === 1 ? formats[0]! : 'mixed', results.flatMap(([, r]) => r.tests));
-        process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+        writeJsonDocument(formats.length === 1 ? formats[0]! : 'mixed', results.flatMap(([, r]) => r.tests));
         return;
       }
       for (const [file, r] of results) process.stdout.write(humanReport(file, r));
