@@ -1,7 +1,7 @@
 // `keel parse` as a user runs it: a real process on real fixtures, its output and exit code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,4 +65,19 @@ test('user mistakes get one clear line with a code and exit 2, never a stack tra
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.equal(r.stdout, '');
   }
+});
+
+test('a reader that stops early (keel parse … | head) ends it quietly', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-parse-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const lines = ['Run 50000 tests in parallel using 2 worker processes'];
+  for (let i = 1; i <= 50_000; i++) lines.push(`0:00:01 load avg: 1.0 [${i}/50000] test_m${i} passed`);
+  writeFileSync(join(dir, 'big.log'), lines.join('\n') + '\n');
+  const child = spawn(process.execPath, [main, 'parse', '--json', join(dir, 'big.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  assert.equal(stderr, '');
 });
