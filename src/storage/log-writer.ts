@@ -55,9 +55,8 @@ export class LogWriter {
     }
     const head = bytes.subarray(0, lastNl + 1);
     const partial = this.partial[stream];
-    const body = partial.length > 0 ? Buffer.concat([...partial, head]) : head;
     this.partial[stream] = lastNl + 1 < bytes.length ? [bytes.subarray(lastNl + 1)] : [];
-    this.addLines(stream, body);
+    this.addLines(stream, partial.length > 0 ? [...partial, head] : [head]);
     if (this.bufferedBytes >= CHUNK_TARGET_BYTES) return this.flush();
     if (!this.delayTimer) {
       this.delayTimer = setTimeout(() => {
@@ -69,21 +68,25 @@ export class LogWriter {
     return this.writing;
   }
 
-  /** `body` is one or more whole lines, each ending in "\n". */
-  private addLines(stream: LogStream, raw: Buffer): void {
-    const body = dropLineEndCRs(raw);
+  /** `parts` joined are one or more whole lines, each ending in "\n"; only the last has newlines. */
+  private addLines(stream: LogStream, parts: Buffer[]): void {
+    // The common case (no carriage returns, no observer) keeps the parts as they are: views into
+    // the protocol frames, copied once, into the chunk.
+    if (this.onLine || parts.some((p) => p.includes(CR))) parts = [dropLineEndCRs(parts.length === 1 ? parts[0]! : Buffer.concat(parts))];
+    const last = parts[parts.length - 1]!;
     let count = 0;
-    for (let i = body.indexOf(NL); i >= 0; i = body.indexOf(NL, i + 1)) count++;
+    for (let i = last.indexOf(NL); i >= 0; i = last.indexOf(NL, i + 1)) count++;
     if (this.onLine) {
-      const lines = body.toString('utf8').split('\n');
+      const lines = last.toString('utf8').split('\n');
       lines.pop();
       for (const line of lines) this.onLine(stream, line);
     }
-    // The piece may be a view into a protocol frame, which it keeps alive until the chunk is written.
-    this.pieces.push(body);
+    for (const p of parts) {
+      this.pieces.push(p);
+      this.bufferedBytes += p.length;
+    }
     addRun(this.runs, stream, count);
     this.pendingLines += count;
-    this.bufferedBytes += body.length;
   }
 
   /** Writes the whole lines held so far. */
@@ -106,7 +109,7 @@ export class LogWriter {
   /** Ends the unfinished lines, writes everything and marks the log finished. */
   async finish(): Promise<void> {
     for (const stream of STREAMS) {
-      if (this.partial[stream].length > 0) this.addLines(stream, Buffer.concat([...this.partial[stream], Buffer.from('\n')]));
+      if (this.partial[stream].length > 0) this.addLines(stream, [...this.partial[stream], Buffer.from('\n')]);
       this.partial[stream] = [];
     }
     await this.flush();

@@ -61,16 +61,8 @@ class CommandSession {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.length === 0) return;
-    // Consecutive pieces of one stream go as one chunk; the bytes are copied once, into the frame.
-    const chunks: { stream: LogStreamTag; data: Buffer }[] = [];
-    for (let i = 0; i < this.pending.length;) {
-      const stream = this.pending[i]!.stream;
-      let j = i;
-      while (j < this.pending.length && this.pending[j]!.stream === stream) j++;
-      const run = this.pending.slice(i, j).map((p) => p.data);
-      chunks.push({ stream, data: run.length === 1 ? run[0]! : Buffer.concat(run) });
-      i = j;
-    }
+    // Each pipe read goes as its own chunk: the bytes are copied once, into the frame.
+    const chunks = this.pending;
     this.conn.sendFrame((seq) => encodeOutputFrame(seq, this.id, chunks));
     this.inFlight += this.pendingBytes;
     this.pending = [];

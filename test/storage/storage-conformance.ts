@@ -122,6 +122,26 @@ export function storageConformance(name: string, open: () => Promise<{ storage: 
       assert.equal((await storage.getBuildRequest(other))?.claimedBy, 'alive');
     });
 
+    it('drops the carriage returns that end lines, also when split across pieces', async () => {
+      const req = await storage.addBuildRequest({ builder: 'cr', submittedAt: 1 });
+      const build = await storage.createBuild({ requestId: req, builder: 'cr', worker: 'w', master: 'm', startedAt: 1 });
+      const step = await storage.addStep(build.id, 0, 's');
+      const log = await storage.createLog(step.id, 'stdio');
+      const seen: string[] = [];
+      const writer = new LogWriter(storage, log.id);
+      await writer.append('o', 'windows\r');
+      await writer.append('o', Buffer.from('\nkeep\rinside\r\r\nplain\n'));
+      await writer.append('e', 'no end\r');
+      await writer.finish();
+      const lines = await storage.readLogLines(log.id, 0, 10);
+      assert.deepEqual(lines.map((l) => [l.stream, l.text]), [['o', 'windows'], ['o', 'keep\rinside'], ['o', 'plain'], ['e', 'no end']]);
+      const observed = new LogWriter(storage, (await storage.createLog(step.id, 'observed')).id, 0, (s, t) => seen.push(`${s}:${t}`));
+      await observed.append('o', 'a\r\nb');
+      await observed.append('o', 'c\n');
+      await observed.finish();
+      assert.deepEqual(seen, ['o:a', 'o:bc']);
+    });
+
     it('stores logs in compressed line-indexed chunks and reads any range', async () => {
       const req = await storage.addBuildRequest({ builder: 'lg', submittedAt: 1 });
       const build = await storage.createBuild({ requestId: req, builder: 'lg', worker: 'w', master: 'm', startedAt: 1 });
