@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { KeelError } from '../errors.js';
 import { countOutcomes, type TestCaseResult } from '../results/model.js';
 import { createParser } from '../results/create-parser.js';
+import { ChunkFeeder } from '../results/chunk-feeder.js';
 import { RESULT_FORMATS, type ParseResult, type ResultFormat } from '../results/result-parser.js';
 
 type FormatOption = ResultFormat | 'auto';
@@ -29,32 +30,20 @@ async function parseFile(file: string, format: FormatOption): Promise<ParseResul
     }
     if (!isFile) throw new KeelError('KEEL_ERR_PARSE_INPUT', `cannot read ${file}: not a file`);
   }
-  const parser = createParser(format);
   const input = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
   input.setEncoding('utf8');
   let empty = true;
-  // Split chunks on LF by hand: readline costs more than the parsers themselves.
-  let rest = '';
-  const feed = (line: string) => {
-    if (empty && line.trim() !== '') empty = false;
-    parser.feedLine(line, 'stdout');
-  };
+  const feeder = new ChunkFeeder(createParser(format));
   try {
     for await (const chunk of input as AsyncIterable<string>) {
-      const text = rest + chunk;
-      let from = 0;
-      for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', from)) {
-        feed(text.slice(from, end));
-        from = end + 1;
-      }
-      rest = text.slice(from);
+      if (empty && chunk.trim() !== '') empty = false;
+      feeder.write(chunk);
     }
-    if (rest !== '') feed(rest);
   } catch (err) {
     throw new KeelError('KEEL_ERR_PARSE_INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   if (empty) throw new KeelError('KEEL_ERR_PARSE_INPUT', `${file === '-' ? 'standard input' : file} is empty`);
-  return parser.finish();
+  return feeder.finish();
 }
 
 /**
