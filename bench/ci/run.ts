@@ -102,11 +102,21 @@ const masterCpu = cpu1[0]! - cpu0[0]!;
 const workerCpu = cpu1.slice(1).reduce((n, v, i) => n + v - cpu0[i + 1]!, 0);
 const bigBuild = await storage.getBuild(big.buildId);
 
-// (f)
+// (f) A client in another process, as a user's would be (curl when there is one).
+const rawUrl = `${base}/builds/${big.buildId}/steps/0/logs/stdio/raw`;
+const hasCurl = spawnSync('curl', ['--version']).status === 0;
 const f0 = performance.now();
-const res = await fetch(`${base}/builds/${big.buildId}/steps/0/logs/stdio/raw`);
 let downloaded = 0;
-for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) downloaded += piece.length;
+if (hasCurl) {
+  const curl = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{size_download}', rawUrl]);
+  let out = '';
+  curl.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => curl.once('exit', r));
+  downloaded = Number(out);
+} else {
+  const res = await fetch(rawUrl);
+  for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) downloaded += piece.length;
+}
 const fMs = performance.now() - f0;
 
 // (c)
@@ -126,7 +136,7 @@ const rows = [
   ['(c) 50 steps of echo hi', `${(c / 1000).toFixed(2)} s`, '9.2 s', '≤ 1 s'],
   [`(d) ${N} queued no-op builds on 4 slots`, `${Math.round(N / dMin)} builds/min`, '158/min', '≥ 1,500/min'],
   ['(e) master peak RSS during (b)', `${Math.round(peakRss / 1024 / 1024)} MB (${Math.round(baselineRss / 1024 / 1024)} MB before)`, '195 MB', '≤ 150 MB'],
-  [`(f) download of (b)'s log via …/raw`, `${(fMs / 1000).toFixed(2)} s (${Math.round(downloaded / 1024 / 1024)} MB)`, '4.65 s', '≤ 0.5 s'],
+  [`(f) download of (b)'s log via …/raw (${hasCurl ? 'curl' : 'fetch'})`, `${(fMs / 1000).toFixed(2)} s (${Math.round(downloaded / 1024 / 1024)} MB)`, '4.65 s', '≤ 0.5 s'],
 ];
 process.stdout.write(`bench/ci on ${process.version}, SQLite, 2 worker processes × 2 slots; build result of (b): ${bigBuild?.result}\n\n`);
 process.stdout.write('| measure | Keel | Buildbot 3.7 | goal |\n|---|---|---|---|\n');
