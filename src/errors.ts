@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   KEEL_ERR_INTERNAL: 'The master failed while answering an API request; its log has the details.',
   KEEL_ERR_PARSE_INPUT: 'A file given to keel parse cannot be read.',
   KEEL_ERR_PARSE_FORMAT: 'keel parse cannot tell the format of a file; --format names it.',
+  KEEL_ERR_CHANGE_INVALID: 'A change (from a poller, a webhook or the API) lacks a field or has a wrong one.',
+  KEEL_ERR_GIT_POLL: 'The git poller could not list, fetch or read a repository; it logs this and tries again.',
+  KEEL_ERR_SCHEDULER_INVALID: 'A scheduler was given wrong options: no builders, a bad cron expression, a bad interval.',
+  KEEL_ERR_FORCE_PARAMS: 'A force request gave parameters that are unknown, missing or of the wrong type.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
