@@ -63,7 +63,10 @@ export class BuildRun {
 
   constructor(private readonly deps: BuildEngineDeps, private readonly assignment: BuildAssignment) {}
 
-  /** Stops the build: the running command is interrupted, the remaining steps are skipped. */
+  /**
+   * Stops the build: the running command is interrupted and the remaining steps are skipped,
+   * except `alwaysRun` ones (clean-ups); the build ends CANCELLED.
+   */
   stop(reason: string): void {
     if (this.stopReason !== null) return;
     this.stopReason = reason;
@@ -103,6 +106,8 @@ export class BuildRun {
       }
       const stepOutcome = await this.runStep(build.id, record.id, i, step);
       const r = stepOutcome.result;
+      // RETRY (the worker was lost, or decodeRC said so) ends the build here; the master puts
+      // its request back in the queue.
       if (r === 'retry') {
         lost = true;
         result = 'retry';
