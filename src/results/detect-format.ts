@@ -8,7 +8,8 @@ export type DetectedFormat = ResultFormat | 'json';
 
 const SIGNATURES: readonly [RegExp, DetectedFormat][] = [
   [/^(?:\d+:\d\d:\d\d )?(?:load avg: [\d.]+ )?\[\s*\d+\/\d+(?:\/\d+)?\] test/, 'regrtest'],
-  [/^(?:\d+:\d\d:\d\d )?(?:load avg: [\d.]+ )?Run \d+ tests? (?:sequentially|in parallel)/, 'regrtest'],
+  // `keel test` says `Run 2 test files sequentially`; its output is regrtest-shaped.
+  [/^(?:\d+:\d\d:\d\d )?(?:load avg: [\d.]+ )?Run \d+ tests?(?: files?)? (?:sequentially|in parallel)/, 'regrtest'],
   [/^== Tests result: /, 'regrtest'],
   [/^=+ test session starts =+$/, 'pytest'],
   [/^\S+\.py::\S+ (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS|RERUN)\b/, 'pytest'],

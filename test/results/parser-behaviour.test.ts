@@ -101,6 +101,7 @@ test('detection names each tool from one telling line and nothing from prose', (
     ['✔ adds (0.5ms)', 'node'],
     ['  3 passing (12ms)', 'mocha'],
     ['Ran 12 tests in 0.004s', 'unittest'],
+    ['0:00:00 load avg: 5.44 Run 2 test files sequentially', 'regrtest'],
     ['<?xml version="1.0"?>', 'junit'],
     ['{"numTotalTests": 3,', 'json'],
     ['Hello, this build log only compiles things.', undefined],
