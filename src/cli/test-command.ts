@@ -1,6 +1,7 @@
 // `keel test`: the regression test runner, modelled on CPython's `python -m test`.
 import { type Command, Option } from 'commander';
 import { KeelError } from '../errors.js';
+import { parseHuntSpec } from '../runner/hunt-leaks.js';
 import { runTests } from '../runner/run-tests.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -46,6 +47,7 @@ interface TestCommandOptions {
   require: string[];
   nodeOption: string[];
   runningNotice?: number;
+  huntLeaks?: string;
 }
 
 export function registerTestCommand(program: Command): void {
@@ -71,6 +73,7 @@ export function registerTestCommand(program: Command): void {
     .option('-v, --verbose', 'show every test and all output', false)
     .option('-q, --quiet', 'print only failures and the summary', false)
     .option('-o, --slowest <n>', 'how many of the slowest test files to list (0: none)', integer('--slowest', 0), 10)
+    .option('-R, --hunt-leaks <W:R>', 'run each file\'s tests W warm-up + R counted times in one process; report growing heap, handles, fds')
     .option('-F, --forever', 'run the files again and again until one fails', false)
     .option('--junit-xml <file>', 'write the results as JUnit XML')
     .option('--json <file>', 'write the results as Keel JSON (docs/json-report.md)')
@@ -79,20 +82,23 @@ export function registerTestCommand(program: Command): void {
     .option('--node-option <flag>', 'pass a flag to node in each test process (repeatable)', collect, [])
     .addOption(new Option('--running-notice <seconds>').argParser(integer('--running-notice', 1)).hideHelp())
     .action(async (tests: string[], o: TestCommandOptions) => {
+      const huntLeaks = o.huntLeaks !== undefined ? parseHuntSpec(o.huntLeaks) : undefined;
       if (o.rerun && o.forever) throw new KeelError('KEEL_ERR_USAGE', '--forever and --rerun cannot be combined: --forever stops at the first failure');
       const nodeArgs = [
         ...o.nodeOption,
         ...o.require.flatMap((m) => ['--require', m]),
         ...o.import.flatMap((m) => ['--import', m]),
       ];
+      // Ctrl-C, or a CI job cancelled with SIGTERM: kill the test processes (they run in process
+      // groups of their own, out of reach of the terminal's and the job's signals), summarise,
+      // exit 130. A second signal exits at once.
       const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        controller.abort();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (controller.signal.aborted) process.exit(130);
+        controller.abort(signal);
       };
-      process.on('SIGINT', onSigint);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
         const result = await runTests({
           cwd: process.cwd(),
@@ -119,13 +125,15 @@ export function registerTestCommand(program: Command): void {
           ...(o.junitXml !== undefined ? { junitXml: o.junitXml } : {}),
           ...(o.json !== undefined ? { json: o.json } : {}),
           nodeArgs,
+          ...(huntLeaks ? { huntLeaks } : {}),
           write: (text) => process.stdout.write(text),
           signal: controller.signal,
           ...(o.runningNotice !== undefined ? { runningNoticeSec: o.runningNotice } : {}),
         });
         process.exitCode = result.exitCode;
       } finally {
-        process.off('SIGINT', onSigint);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
     });
 }

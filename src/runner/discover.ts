@@ -40,7 +40,10 @@ export function discoverTests(testDir: string): TestFile[] {
   return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Names listed one per line; blank lines and `#` comments are ignored, as regrtest does. */
+/**
+ * Names listed one per line; blank lines and `#` comments are ignored, as regrtest does. A `#`
+ * starts a comment at the start of a line or after a space, so a glob can say `[#]`.
+ */
 export function readNameList(file: string): string[] {
   let text: string;
   try {
@@ -50,7 +53,7 @@ export function readNameList(file: string): string[] {
   }
   return text
     .split(/\r?\n/)
-    .map((l) => l.replace(/#.*/, '').trim())
+    .map((l) => l.replace(/(^|\s)#.*/, '').trim())
     .filter(Boolean);
 }
 

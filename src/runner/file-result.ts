@@ -39,6 +39,8 @@ export interface HuntSample {
   resources: Record<string, number>;
   /** Open file descriptors, where /proc/self/fd exists. */
   fds: number | null;
+  /** Test results (suites included) the process had reported when the sample was taken. */
+  tests: number;
 }
 
 export interface FileRun {

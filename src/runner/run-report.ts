@@ -25,6 +25,8 @@ export interface FileAttempt {
   signal: string | null;
   output?: string;
   dump?: string;
+  /** Leak hunting (-R): each leak found, in regrtest's words. */
+  leaks?: string[];
 }
 
 export interface FileReport {
@@ -72,6 +74,7 @@ function attemptOf(run: FileRun): FileAttempt {
   };
   if (run.error !== undefined) a.error = run.error;
   if (run.dump !== undefined) a.dump = run.dump;
+  if (run.leaks !== undefined) a.leaks = run.leaks;
   if (FAILING_STATES.has(run.state) && run.output) a.output = run.output;
   return a;
 }

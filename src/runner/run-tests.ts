@@ -12,6 +12,7 @@ import { printSummary, printPassResult } from './summary.js';
 import { runTestProcess, type TestFile } from './test-process.js';
 import { writeJsonReport } from './json-report.js';
 import { writeJunitReport } from './junit-report.js';
+import { applyLeakVerdict, describeSamples, type HuntSpec } from './hunt-leaks.js';
 
 export interface RunnerOptions {
   cwd: string;
@@ -39,6 +40,8 @@ export interface RunnerOptions {
   junitXml?: string;
   json?: string;
   nodeArgs: string[];
+  /** -R W:R: run each file's tests W+R times in one process and report what grew. */
+  huntLeaks?: HuntSpec;
   /** Where the run's text goes; the CLI passes stdout. */
   write: (text: string) => void;
   /** Aborting it interrupts the run (Ctrl-C): running files are killed, the rest omitted. */
@@ -77,6 +80,10 @@ export async function runTests(opts: RunnerOptions): Promise<RunResult> {
   out(`== CPU count: ${availableParallelism()}`);
   out(`== test directory: ${testDir}`);
   if (opts.randomize) out(`Using random seed: ${seed}`);
+  if (opts.huntLeaks) {
+    const { warmups, runs } = opts.huntLeaks;
+    out(`Hunting leaks: each file's tests run ${warmups + runs} times in one process (${plural(warmups, 'warm-up run')}, then ${plural(runs, 'counted run')})`);
+  }
   const timeoutText = opts.timeoutSec !== null ? ` (timeout: ${formatDuration(opts.timeoutSec)})` : '';
   const count = opts.forever ? 'test files' : plural(files.length, 'test file');
   out(
@@ -150,7 +157,15 @@ export async function runTests(opts: RunnerOptions): Promise<RunResult> {
     filtered,
     iterations: opts.forever ? iteration : 1,
   });
-  printSummary(out, report, { slowest: opts.slowest, interrupted, failEnvChanged: opts.failEnvChanged, firstStateText: first.text, secondStateText: second?.text ?? null });
+  const reason: unknown = opts.signal?.reason;
+  printSummary(out, report, {
+    slowest: opts.slowest,
+    interrupted,
+    ...(typeof reason === 'string' ? { interruptSignal: reason } : {}),
+    failEnvChanged: opts.failEnvChanged,
+    firstStateText: first.text,
+    secondStateText: second?.text ?? null,
+  });
   if (opts.json) writeJsonReport(path.resolve(opts.cwd, opts.json), report);
   if (opts.junitXml) writeJunitReport(path.resolve(opts.cwd, opts.junitXml), report);
   return { ...v, report };
@@ -215,7 +230,9 @@ async function runPass(p: PassOptions): Promise<{ runs: FileRun[]; interrupted: 
       attempt: p.attempt,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(live ? { onOutput: (chunk: string) => opts.write(chunk) } : {}),
+      ...(opts.huntLeaks ? { drive: { runs: opts.huntLeaks.warmups + opts.huntLeaks.runs, sample: true } } : {}),
     });
+    if (opts.huntLeaks) applyLeakVerdict(run, opts.huntLeaks);
     active.delete(file.name);
     runs.push(run);
     if (FAILING_STATES.has(run.state) || (opts.failEnvChanged && run.state === 'env changed')) failedCount++;
@@ -260,6 +277,8 @@ function describeState(run: FileRun): string {
       return run.error ?? 'crashed';
     case 'worker bug':
       return `worker bug (${run.error ?? 'unknown'})`;
+    case 'leaked':
+      return 'failed (leaked)';
     default:
       return run.state;
   }
@@ -284,6 +303,8 @@ function printDetails(out: (line?: string) => void, run: FileRun, o: { showOutpu
     out();
   }
   for (const change of run.envChanges) out(`Warning -- ${run.name} ${change}`);
+  for (const leak of run.leaks ?? []) out(`${run.name} ${leak}`);
+  if (run.leaks && o.showOutput && run.samples) for (const line of describeSamples(run.samples)) out(line);
   if (run.state === 'skipped' || run.state === 'resource denied') {
     const reason = run.tests.find((t) => t.reason)?.reason;
     if (reason) out(`${run.name} skipped -- ${reason}`);

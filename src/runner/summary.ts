@@ -22,7 +22,8 @@ export function printPassResult(out: Out, stateText: string, runs: FileRun[], om
   out();
   out(`== Tests result: ${stateText} ==`);
   listBlock(out, omitted, (n) => `${plural(n, 'test file')} omitted:`);
-  listBlock(out, runs.filter((r) => FAILING_STATES.has(r.state)).map((r) => r.name), (n) => `${plural(n, 'test file')} failed:`);
+  listBlock(out, runs.filter((r) => FAILING_STATES.has(r.state) && r.state !== 'leaked').map((r) => r.name), (n) => `${plural(n, 'test file')} failed:`);
+  listBlock(out, filesIn(runs, 'leaked'), (n) => `${plural(n, 'test file')} leaked:`);
   const ok = runs.filter((r) => r.state === 'passed').length;
   if (ok) {
     out();
@@ -34,6 +35,8 @@ export function printPassResult(out: Out, stateText: string, runs: FileRun[], om
 export interface SummaryOptions {
   slowest: number;
   interrupted: boolean;
+  /** The signal that interrupted the run, when one did. */
+  interruptSignal?: string;
   failEnvChanged: boolean;
   firstStateText: string;
   secondStateText: string | null;
@@ -45,8 +48,10 @@ export function printSummary(out: Out, report: RunReport, o: SummaryOptions) {
   out();
   out(`== Tests result: ${stateLine} ==`);
   listBlock(out, report.omitted, (n) => `${plural(n, 'test file')} omitted:`);
-  const failed = files.filter((f) => FAILING_STATES.has(f.state)).map((f) => f.name);
+  const failed = files.filter((f) => FAILING_STATES.has(f.state) && f.state !== 'leaked').map((f) => f.name);
   listBlock(out, failed, (n) => `${plural(n, 'test file')} failed:`);
+  const leaked = filesIn(files, 'leaked');
+  listBlock(out, leaked, (n) => `${plural(n, 'test file')} leaked:`);
   const envChanged = files.filter((f) => f.attempts.some((a) => a.envChanges.length > 0)).map((f) => f.name);
   listBlock(out, envChanged, (n) => `${plural(n, 'test file')} altered the execution environment (env changed):`);
   const rerun = files.filter((f) => f.attempts.length > 1).map((f) => f.name);
@@ -71,7 +76,7 @@ export function printSummary(out: Out, report: RunReport, o: SummaryOptions) {
 
   if (o.interrupted) {
     out();
-    out('Test suite interrupted by signal SIGINT.');
+    out(`Test suite interrupted by signal ${o.interruptSignal ?? 'SIGINT'}.`);
   }
   if (report.iterations > 1) {
     out();
@@ -88,6 +93,7 @@ export function printSummary(out: Out, report: RunReport, o: SummaryOptions) {
     if (n) fileCounts.push(`${label}=${n}`);
   };
   add('failed', failed.length);
+  add('leaked', leaked.length);
   add('env_changed', envChanged.length);
   add('skipped', filesIn(files, 'skipped').length);
   add('resource_denied', filesIn(files, 'resource denied').length);

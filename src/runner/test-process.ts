@@ -22,6 +22,18 @@ const OUTPUT_LIMIT = 1024 * 1024;
 /** Reason node 20 gives to tests that --test-name-pattern left out; they were not selected. */
 const NOT_SELECTED = 'test name does not match pattern';
 
+/** Process groups of the test processes running now: killed if the runner itself exits. */
+const liveGroups = new Set<number>();
+process.on('exit', () => {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 export interface TestFile {
   name: string;
   path: string;
@@ -111,6 +123,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
     detached: true,
   });
 
+  if (child.pid !== undefined) liveGroups.add(child.pid);
   const output = new OutputTail();
   // The inspector announces its address on stderr after SIGUSR1; a line may span two chunks.
   let stderrTail = '';
@@ -133,6 +146,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
   // is kept once, with its first failure if any run failed.
   const seen = new Map<string, number>();
   let currentFile: string | undefined;
+  let testMessages = 0;
   const running = new Map<number, string>();
   const suites: string[] = [];
   let hello = false;
@@ -172,6 +186,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
         for (const n of [...running.keys()]) if (n > msg.nesting) running.delete(n);
         break;
       case 'test': {
+        testMessages++;
         running.delete(msg.names.length - 1);
         if (msg.suite) suites.push(msg.names.join(NAME_SEPARATOR));
         if (msg.reason === NOT_SELECTED || !opts.selects(msg.names)) return;
@@ -200,7 +215,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
         currentFile = msg.file;
         break;
       case 'sample':
-        samples.push({ run: msg.run, heapUsed: msg.heapUsed, resources: msg.resources, fds: msg.fds });
+        samples.push({ run: msg.run, heapUsed: msg.heapUsed, resources: msg.resources, fds: msg.fds, tests: testMessages });
         break;
       case 'end':
         end = msg;
@@ -244,6 +259,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
   });
   clearTimeout(timer);
   opts.signal?.removeEventListener('abort', onAbort);
+  if (child.pid !== undefined) liveGroups.delete(child.pid);
   // Grandchildren may hold the pipes open; give them a moment, then stop listening.
   let drainTimer: NodeJS.Timeout | undefined;
   await Promise.race([channelClosed, new Promise((r) => (drainTimer = setTimeout(r, 200)))]);
