@@ -137,6 +137,9 @@ export class BuildRun {
   private async runStep(buildId: number, stepId: number, index: number, step: ResolvedStep): Promise<{ result: BuildResult; reason: string | null }> {
     const { storage, events, clock } = this.deps;
     const { request, builder, worker } = this.assignment;
+    // An alwaysRun step that starts after a stop runs to its end; a stop that comes while this
+    // step is being set up interrupts it as soon as its command exists.
+    const stoppedBefore = this.stopReason !== null;
     await storage.startStep(stepId, clock.now());
     events.publish({ type: 'step.started', buildId, step: index, name: step.name });
     const log = await storage.createLog(stepId, 'stdio');
@@ -174,9 +177,9 @@ export class BuildRun {
         return stored;
       });
       this.current = commandId;
-      if (this.stopReason !== null) worker.interrupt(commandId, this.stopReason);
+      if (!stoppedBefore && this.stopReason !== null) worker.interrupt(commandId, this.stopReason);
       const finished = await done;
-      outcome = commandResult(step, finished, this.stopReason !== null);
+      outcome = commandResult(step, finished, !stoppedBefore && this.stopReason !== null);
       if (flakyRun && outcome.result === 'success') outcome = { result: 'warnings', reason: 'tests failed then passed when re-run' };
       const how = finished.reason === 'exited'
         ? (finished.exitCode !== null ? `exit code ${finished.exitCode}` : `signal ${finished.signal ?? '?'}`)

@@ -23,6 +23,7 @@ const config: KeelConfig = {
     { name: 'long', workers: ['w1'], steps: [
       { type: 'shell', name: 'wait', command: 'echo waiting; sleep 1000' },
       { type: 'shell', name: 'next', command: 'echo next' },
+      { type: 'shell', name: 'cleanup', command: 'sleep 0.2; echo cleaned', alwaysRun: true },
     ] },
     { name: 'moving', workers: ['w1', 'w2'], steps: [
       { type: 'shell', name: 'work', command: 'echo "on $KEEL_WORKER pgid $$"; if [ "$KEEL_WORKER" = w1 ]; then sleep 1000; fi; echo finished' },
@@ -88,7 +89,8 @@ describe('failures on real workers', () => {
     assert.deepEqual(stop.body, { stopped: true });
     const build = await waitForBuildOfRequest(m, forced.body.requestId);
     assert.equal(build.result, 'cancelled');
-    assert.deepEqual(build.steps.map((s) => s.result), ['cancelled', 'skipped']);
+    assert.deepEqual(build.steps.map((s) => s.result), ['cancelled', 'skipped', 'success']);
+    assert.match(await logText(m, buildId, 'cleanup'), /^cleaned$/m, 'an alwaysRun step runs to its end after a stop');
     const req = await api<{ result: string }>(m.url, `/requests/${forced.body.requestId}`);
     assert.equal(req.body.result, 'cancelled');
     const again = await api<{ requestId: number }>(m.url, `/builds/${buildId}/rebuild`, { method: 'POST', token: TOKEN });
