@@ -46,6 +46,9 @@ function firstLine(s: string): string | undefined {
   return l === undefined ? undefined : l.slice(0, 500);
 }
 
+/** Mocha's name for a failing hook: a failure of the suite's setup, not of a test. */
+const HOOK = /^"(?:before|after) (?:all|each)" hook/;
+
 /** A file extension in a class name means a JS or Python file, not a Java-style dotted class. */
 const FILE_LIKE = /\.(?:[cm]?[jt]sx?|py|go|rs|rb)$|\//;
 
@@ -100,7 +103,8 @@ export class JunitParser implements ResultParser {
       // Ant, Surefire, pytest, gotestsum, Vitest: the class (or file) and the test's name.
       file = attr(c, 'file') ?? classname;
       name = rawName;
-      id = FILE_LIKE.test(classname) ? joinedId(classname, [rawName]) : `${classname}.${rawName}`;
+      // Java and Python classes join with a dot; files and titles with spaces (Mocha) with ` > `.
+      id = FILE_LIKE.test(classname) || !/^[\w$.]+$/.test(classname) ? joinedId(classname, [rawName]) : `${classname}.${rawName}`;
     } else if (classname === rawName && classname !== '') {
       // jest-junit repeats the full name as the class name; the suite names the file or describe.
       file = attr(c, 'file') ?? suites[suites.length - 1] ?? '';
@@ -126,7 +130,7 @@ export class JunitParser implements ResultParser {
     let outcome: TestOutcome = 'pass';
     let problem: XmlNode | undefined;
     if (error) [outcome, problem] = ['error', error];
-    else if (failure) [outcome, problem] = ['fail', failure];
+    else if (failure) [outcome, problem] = [HOOK.test(rawName) ? 'error' : 'fail', failure];
     else if (skipped) {
       const type = attr(skipped, 'type') ?? '';
       [outcome, problem] = [type === 'pytest.xfail' ? 'xfail' : 'skip', skipped];
