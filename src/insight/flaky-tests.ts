@@ -56,7 +56,7 @@ export function rankFlakyTests(records: Iterable<TestOutcomeRecord>, options: Fl
   const branch = options.branch;
   const input = branch === undefined ? records : filter(records, (r) => r.branch === branch);
   const ranked: FlakyTest[] = [];
-  for (const [testId, runs] of groupRunsByTest(input)) {
+  for (const [testId, runs] of groupRunsByTest(input, (o) => o === 'flaky' || o === 'fail' || o === 'error')) {
     const flaky = flakyTest(testId, runs, window, rules);
     if (flaky !== undefined && flaky.flakes >= minFlakes) ranked.push(flaky);
   }
@@ -64,8 +64,10 @@ export function rankFlakyTests(records: Iterable<TestOutcomeRecord>, options: Fl
     b.flakeRate - a.flakeRate || b.flakes - a.flakes || b.lastSeen - a.lastSeen || (a.testId < b.testId ? -1 : a.testId > b.testId ? 1 : 0));
 }
 
-function* filter<T>(items: Iterable<T>, keep: (item: T) => boolean): Iterable<T> {
-  for (const item of items) if (keep(item)) yield item;
+function filter<T>(items: Iterable<T>, keep: (item: T) => boolean): T[] {
+  const out: T[] = [];
+  for (const item of items) if (keep(item)) out.push(item);
+  return out;
 }
 
 /**

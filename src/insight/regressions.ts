@@ -130,7 +130,7 @@ function classifyStreak(lane: readonly TestRun[], start: number, end: number, ru
 export function findRegressions(records: Iterable<TestOutcomeRecord>, options: RegressionOptions = {}): Regression[] {
   const rules = resolveRules(options.rules);
   const found: Regression[] = [];
-  for (const [testId, runs] of groupRunsByTest(records)) found.push(...regressionsOfTest(testId, runs, rules, options.changesBetween));
+  for (const [testId, runs] of groupRunsByTest(records, (o) => o === 'fail' || o === 'error')) found.push(...regressionsOfTest(testId, runs, rules, options.changesBetween));
   return found.sort((a, b) =>
     a.firstFailing.startedAt - b.firstFailing.startedAt || cmp(a.builder, b.builder) || cmp(a.branch, b.branch) || cmp(a.testId, b.testId));
 }

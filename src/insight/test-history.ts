@@ -55,7 +55,10 @@ export function runKind(outcome: TestOutcome): RunKind {
 
 /** One test in one build, after folding. */
 export interface TestRun {
+  /** Shared by every run of the same build. */
   build: BuildRef;
+  /** laneKey(build), computed once per build. */
+  lane: string;
   kind: RunKind;
   /** The fingerprint of the failure, for red and flaky runs that have one. */
   fingerprint?: string | undefined;
@@ -82,21 +85,32 @@ const byBuildTime = (a: TestOutcomeRecord, b: TestOutcomeRecord): number =>
 /**
  * Groups records by test: each test's runs, one per build, in build-time order (then build id).
  * Records already in that order (as `ORDER BY started_at, build_id` returns them) cost no sort.
+ * With `onlyTestsWith`, only the tests that have at least one such outcome are grouped: most
+ * tests of a suite only ever pass, and reading them into runs is most of the cost.
  */
-export function groupRunsByTest(records: Iterable<TestOutcomeRecord>): Map<string, TestRun[]> {
+export function groupRunsByTest(records: Iterable<TestOutcomeRecord>, onlyTestsWith?: (outcome: TestOutcome) => boolean): Map<string, TestRun[]> {
+  const list = Array.isArray(records) ? (records as readonly TestOutcomeRecord[]) : [...records];
+  let wanted: Set<string> | undefined;
+  if (onlyTestsWith !== undefined) {
+    wanted = new Set();
+    for (const r of list) if (onlyTestsWith(r.outcome)) wanted.add(r.testId);
+  }
   const byTest = new Map<string, TestOutcomeRecord[]>();
-  for (const r of records) {
-    const list = byTest.get(r.testId);
-    if (list === undefined) byTest.set(r.testId, [r]);
-    else list.push(r);
+  for (const r of list) {
+    if (wanted !== undefined && !wanted.has(r.testId)) continue;
+    const runs = byTest.get(r.testId);
+    if (runs === undefined) byTest.set(r.testId, [r]);
+    else runs.push(r);
   }
   const out = new Map<string, TestRun[]>();
-  for (const [testId, list] of byTest) out.set(testId, foldRuns(list));
+  // One BuildRef per build rather than one per record: a million records are a few hundred builds.
+  const builds = new Map<number, { build: BuildRef; lane: string }>();
+  for (const [testId, list] of byTest) out.set(testId, foldRuns(list, builds));
   return out;
 }
 
 /** One test's records into runs: sorted by build time, one run per build. */
-export function foldRuns(records: TestOutcomeRecord[]): TestRun[] {
+export function foldRuns(records: TestOutcomeRecord[], builds = new Map<number, { build: BuildRef; lane: string }>()): TestRun[] {
   let sorted = true;
   for (let i = 1; i < records.length && sorted; i++) sorted = byBuildTime(records[i - 1]!, records[i]!) <= 0;
   if (!sorted) records.sort(byBuildTime);
@@ -109,7 +123,13 @@ export function foldRuns(records: TestOutcomeRecord[]): TestRun[] {
       last.fingerprint ??= r.fingerprint;
       continue;
     }
-    last = { build: buildRef(r), kind, fingerprint: kind === 'red' || kind === 'flaky' ? r.fingerprint : undefined };
+    let ref = builds.get(r.buildId);
+    if (ref === undefined) {
+      const build = buildRef(r);
+      ref = { build, lane: laneKey(build) };
+      builds.set(r.buildId, ref);
+    }
+    last = { build: ref.build, lane: ref.lane, kind, fingerprint: kind === 'red' || kind === 'flaky' ? r.fingerprint : undefined };
     runs.push(last);
   }
   return runs;
@@ -125,9 +145,8 @@ export function runsByLane(runs: readonly TestRun[]): Map<string, TestRun[]> {
   const lanes = new Map<string, TestRun[]>();
   for (const run of runs) {
     if (run.kind === 'skip') continue;
-    const key = laneKey(run.build);
-    const lane = lanes.get(key);
-    if (lane === undefined) lanes.set(key, [run]);
+    const lane = lanes.get(run.lane);
+    if (lane === undefined) lanes.set(run.lane, [run]);
     else lane.push(run);
   }
   return lanes;
