@@ -27,6 +27,8 @@ export class NodeSpecParser implements ResultParser {
   private mode: 'spec' | 'failing' = 'spec';
   private readonly info: string[] = [];
   private readonly matched = new Set<Entry>();
+  /** Describe blocks that closed with ✖, by name: the failing list may name them. */
+  private readonly failedSuites = new Map<string, string[]>();
 
   feedLine(raw: string): void {
     try {
@@ -76,6 +78,7 @@ export class NodeSpecParser implements ResultParser {
     if (suite && suite.name === name && this.suites.length === level + 1) {
       // The closing line of a describe block: listed only if it failed with no failing test.
       this.suites.length = level;
+      if (sign === '✖') this.failedSuites.set(name, [...this.suites.map((x) => x.name), name]);
       if (sign !== '✖' || this.failedCount > suite.failedBefore) return;
     }
     this.suites.length = Math.min(this.suites.length, level);
@@ -106,8 +109,10 @@ export class NodeSpecParser implements ResultParser {
       // Node 20 printed the error inline already; do not read it twice.
       if (entry.details.length > 0) entry = { ...entry, details: [] };
     } else {
-      // The dot reporter lists failures only here.
-      entry = { names: [name], outcome: 'fail', durationMs, details: [] };
+      // A describe block that failed on its own (a hook) is listed here with its error: it is an
+      // `error`, as `keel test` has it. The dot reporter lists every failure only here.
+      const suite = this.failedSuites.get(name);
+      entry = { names: suite ?? [name], outcome: suite ? 'error' : 'fail', durationMs, details: [] };
       this.entries.push(entry);
     }
     this.detailsOf = { entry, indent };
@@ -119,7 +124,9 @@ export class NodeSpecParser implements ResultParser {
       const details = joinDetails(e.details);
       // A suite that failed because a test in it failed says so and nothing else.
       if (details !== undefined && SUBTESTS_FAILED.test(details.trim())) continue;
-      const message = e.message ?? (details !== undefined ? details.split('\n').find((l) => l.trim() !== '')?.trim() : undefined);
+      // node:test quotes a string it was given as an error: 'test timed out after 50ms'.
+      const first = details?.split('\n').find((l) => l.trim() !== '')?.trim().replace(/^'(.*)'$/, '$1');
+      const message = e.message ?? first;
       tests.add(makeResult('', e.names.join(' > '), joinedId('', e.names), e.outcome, { durationMs: e.durationMs, message, details }));
     }
     const out: ParseResult = { format: this.format, tests: tests.results() };

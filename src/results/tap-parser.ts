@@ -14,6 +14,9 @@ interface Pending {
   details?: string;
   /** Indented lines after a failure that are not YAML: Mocha's and tape's way of diagnosing. */
   raw?: string[];
+  /** A test with subtests; `hidden` until it proves to have failed on its own. */
+  suite?: boolean;
+  hidden?: boolean;
 }
 
 const TEST_LINE = /^(not )?ok\b(?:\s+(\d+))?(?:\s*-)?\s*(.*)$/;
@@ -134,12 +137,12 @@ export class TapParser implements ResultParser {
     const list = this.levels[level]!;
     if (children.length > 0) {
       for (const c of children) list.push({ ...c, names: [name, ...c.names] });
-      // A suite that failed while all its tests passed failed in a hook: that is worth a line.
+      // A suite is listed only when it failed on its own, in a hook (as `keel test` does): when
+      // all its tests passed, or when its diagnostics say so (node:test's failureType).
       const childFailed = children.some((c) => c.outcome === 'fail' || c.outcome === 'error');
-      if (!(failed && !childFailed)) {
-        this.last = { ...own }; // diagnostics of a suite line are read but not listed
-        return;
-      }
+      own.suite = true;
+      own.hidden = !failed || childFailed;
+      if (failed) own.outcome = 'error';
     }
     list.push(own);
   }
@@ -151,7 +154,11 @@ export class TapParser implements ResultParser {
     const t = y.target;
     const ms = Number(yamlValue(y.lines, 'duration_ms'));
     if (Number.isFinite(ms) && yamlValue(y.lines, 'duration_ms') !== undefined) t.durationMs = ms;
-    if (t.outcome === 'fail') {
+    if (t.suite && t.outcome === 'error') {
+      const type = yamlValue(y.lines, 'failureType');
+      if (type !== undefined && type !== 'subtestsFailed') t.hidden = false;
+    }
+    if (t.outcome === 'fail' || (t.suite && !t.hidden)) {
       const found = yamlValue(y.lines, 'found');
       const wanted = yamlValue(y.lines, 'wanted');
       const msg = yamlValue(y.lines, 'error') ?? yamlValue(y.lines, 'message') ?? (found !== undefined && wanted !== undefined ? `found ${found}, wanted ${wanted}` : undefined);
@@ -179,6 +186,7 @@ export class TapParser implements ResultParser {
         this.levels[level] = [];
       }
       for (const p of this.levels[0] ?? []) {
+        if (p.hidden) continue;
         if (p.details === undefined && p.raw) {
           const details = joinDetails(p.raw);
           if (details !== undefined) p.details = details;
