@@ -12,6 +12,7 @@ type Register = (program: Command) => void;
 const COMMANDS: Record<string, () => Promise<Register>> = {
   test: async () => (await import('./test-command.js')).registerTestCommand,
   bisect: async () => (await import('./bisect-command.js')).registerBisectCommand,
+  info: async () => (await import('./info-command.js')).registerInfoCommand,
   parse: async () => (await import('./parse-command.js')).registerParseCommand,
   checkconfig: async () => (await import('./checkconfig-command.js')).registerCheckconfigCommand,
   up: async () => (await import('./up-command.js')).registerUpCommand,
