@@ -58,7 +58,8 @@ export function failureSignature(failure: FailureInput): FailureSignature | unde
   const frames = pickFrames(parsed.frames);
   return {
     type: header.type,
-    message: normaliseFailureText(header.message).slice(0, MAX_MESSAGE_CHARS),
+    // Cut before normalising too, so a megabyte on one line costs no more than its start.
+    message: normaliseFailureText(header.message.slice(0, 4 * MAX_MESSAGE_CHARS)).slice(0, MAX_MESSAGE_CHARS),
     frames: frames.map((f) => `${f.file}:${f.func}`),
   };
 }

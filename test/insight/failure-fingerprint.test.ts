@@ -268,3 +268,32 @@ test('fingerprints of every fixture failure are stable and quick', () => {
   assert.ok(performance.now() - start < 5000);
   for (const f of failures) assert.equal(failureFingerprint(f), failureFingerprint({ message: f.message, details: f.details }));
 });
+
+test('garbage and pathological text: no exception, bounded time', () => {
+  const pathological = [
+    '    at ' + 'x ('.repeat(20000), '    at f (' + 'a:1'.repeat(20000), ' ❯ ' + 'a:1 '.repeat(15000),
+    'panic: x\ngoroutine 1 [running]:\n' + 'f('.repeat(20000) + ')', 'Traceback (most recent call last):\n  File "' + 'a'.repeat(60000),
+    '/a'.repeat(30000), 'C:' + '\\a'.repeat(30000), '1.'.repeat(30000), 'a1'.repeat(30000), 'Error: ' + ' '.repeat(60000) + 'x',
+    'a.'.repeat(30000) + 'Error: x', 'E   ' + 'a.'.repeat(30000), "thread '" + "'".repeat(30000) + ' panicked at ',
+    '    at f (a.js:1:1)\n'.repeat(4000),
+  ];
+  for (const text of pathological) {
+    for (const input of [{ details: text }, { message: text }]) {
+      const start = performance.now();
+      failureFingerprint(input);
+      assert.ok(performance.now() - start < 1000, text.slice(0, 40));
+    }
+  }
+  // Real stacks cut and spliced at random places.
+  const stacks = ['unittest/unittest-verbose.txt', 'node/node24-spec.txt', 'go/go-verbose-panic.txt', 'cargo/cargo.txt', 'pytest/pytest-verbose.txt', 'jest/jest.json']
+    .flatMap(fixture).map((t) => t.details ?? '').filter((d) => d !== '');
+  let seed = 42;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % Math.max(1, n));
+  for (let i = 0; i < 2000; i++) {
+    const a = stacks[rand(stacks.length)]!;
+    const b = stacks[rand(stacks.length)]!;
+    const text = a.slice(0, rand(a.length)) + String.fromCharCode(rand(0x3000)) + b.slice(rand(b.length));
+    const fp = failureFingerprint({ details: text, message: text.slice(0, rand(80)) });
+    assert.ok(fp === undefined || /^[0-9a-f]{16}$/.test(fp));
+  }
+});
