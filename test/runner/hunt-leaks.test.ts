@@ -11,6 +11,11 @@ const LEAKY = {
   'test/grow.test.mjs':
     "import { test } from 'node:test';\nimport { items } from './cache.mjs';\n" +
     "test('remembers 2 MB', () => { items.push(new Array(256 * 1024).fill(7)); });\n",
+  // CommonJS is cached by path, not URL: the driver must make it run again all the same.
+  'test/cache.cjs': 'module.exports.items = [];\n',
+  'test/grow-cjs.test.cjs':
+    "const { test } = require('node:test');\nconst { items } = require('./cache.cjs');\n" +
+    "test('remembers 2 MB too', () => { items.push(new Array(256 * 1024).fill(7)); });\n",
   'test/timer.test.mjs': "import { test } from 'node:test';\ntest('starts an interval', () => { setInterval(() => {}, 60_000); });\n",
   'test/fd.test.mjs': "import { test } from 'node:test';\nimport { openSync } from 'node:fs';\ntest('opens', () => { openSync(new URL(import.meta.url), 'r'); });\n",
   'test/clean.test.mjs': "import { test } from 'node:test';\ntest('adds', () => { const a = new Array(100_000).fill(1); if (a.length !== 100_000) throw new Error('no'); });\n",
@@ -42,14 +47,15 @@ describe('keel test -R (leak hunting)', () => {
     assert.match(r.stdout, /^grow leaked \[(\d+\.\d), (\d+\.\d), (\d+\.\d)\] MB of heap, sum=\d+\.\d$/m);
     const heap = /^grow leaked \[(.*)\] MB/m.exec(r.stdout)![1]!.split(', ').map(Number);
     for (const mb of heap) assert.ok(mb >= 1.5 && mb <= 3, `each run keeps 2 MB, got ${heap.join(', ')}`);
+    assert.match(r.stdout, /^grow-cjs leaked \[\d+\.\d, \d+\.\d, \d+\.\d\] MB of heap, sum=\d+\.\d$/m);
     assert.match(r.stdout, /^timer leaked \[1, 1, 1\] handles \(Timeout\), sum=3$/m);
     assert.match(r.stdout, /^fd leaked \[1, 1, 1\] file descriptors, sum=3$/m);
     assert.match(r.stdout, /\] grow failed \(leaked\)/);
     assert.doesNotMatch(r.stdout, /^clean leaked/m);
-    assert.match(r.stdout, /\n3 test files leaked:\n {4}fd grow timer\n/);
-    assert.match(r.stdout, /Total test files: run=4\/4 leaked=3/);
+    assert.match(r.stdout, /\n4 test files leaked:\n {4}fd grow grow-cjs timer\n/);
+    assert.match(r.stdout, /Total test files: run=5\/5 leaked=4/);
     // Each test is counted once, not once per run.
-    assert.deepEqual(closingLines(r.stdout), { result: 'FAILURE', tests: '4 passed, 0 failed, 0 skipped' });
+    assert.deepEqual(closingLines(r.stdout), { result: 'FAILURE', tests: '5 passed, 0 failed, 0 skipped' });
   });
 
   test('twenty hunts of a clean file in a row flag nothing', async () => {

@@ -10,7 +10,9 @@
 // This works alike on Node 20 and Node 22+; node:test's run() API does not (it runs files in child
 // processes on Node 20, and imports each URL only once when asked to run in-process on 22+).
 import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { send } from './channel.js';
 import { childState } from './child-state.js';
 import { countResources } from './env-watch.js';
@@ -61,6 +63,7 @@ async function endOfRun(label: string): Promise<void> {
   await test(label, () => {});
 }
 
+const requireCache = createRequire(import.meta.url).cache;
 const plan = JSON.parse(process.env[DRIVE_ENV] ?? 'null') as DrivePlan | null;
 if (!plan) throw new Error(`${DRIVE_ENV} is not set: this script is started by keel test`);
 
@@ -69,6 +72,9 @@ for (let run = 0; run < plan.runs; run++) {
   for (const file of plan.files) {
     await nextTurn();
     send({ t: 'run', file: file.name, run });
+    // A CommonJS file is cached by its path, whatever the URL: forget it so it runs again (the
+    // modules it requires stay cached and shared, as an ES module's imports do).
+    if (run > 0) delete requireCache[fileURLToPath(file.url)];
     // The first import keeps the plain URL, so stacks and messages look as they do without -R.
     await import(run === 0 ? file.url : `${file.url}${file.url.includes('?') ? '&' : '?'}keel-run=${run}`);
     await endOfRun(`keel: end of ${file.name}, run ${run + 1}`);
