@@ -11,6 +11,7 @@ import {
 import type { CommandStartMessage, LogStreamTag, MasterMessage, WorkerInfo, WorkerOutgoing } from '../protocol/messages.js';
 import { webSocketTransport } from '../protocol/transports.js';
 import { CommandRunner } from './command-runner.js';
+import { RUN_TOKEN_VARIABLE, startWorkerRun } from './orphan-reaper.js';
 
 export interface WorkerLog {
   info(message: string): void;
@@ -43,9 +44,12 @@ class CommandSession {
   private timer: NodeJS.Timeout | undefined;
   readonly runner: CommandRunner;
 
-  constructor(private readonly conn: Connection, readonly id: string, msg: CommandStartMessage, cwd: string) {
+  constructor(private readonly conn: Connection, readonly id: string, msg: CommandStartMessage, cwd: string, runToken: string) {
     this.runner = new CommandRunner(
-      { argv: msg.argv, cwd, env: { ...process.env as Record<string, string>, ...msg.env }, timeout: msg.timeout, maxTime: msg.maxTime, killGraceMs: msg.killGraceMs },
+      {
+        argv: msg.argv, cwd, env: { ...process.env as Record<string, string>, ...msg.env, [RUN_TOKEN_VARIABLE]: runToken },
+        timeout: msg.timeout, maxTime: msg.maxTime, killGraceMs: msg.killGraceMs,
+      },
       (stream, data) => this.output(stream, data),
     );
   }
@@ -111,7 +115,13 @@ export class WorkerClient {
     this.fatalHandler = handler;
   }
 
+  private runToken = '';
+
+  /** Kills what a previous run on this basedir left running, then connects. */
   start(): void {
+    const { token, killed } = startWorkerRun(this.options.basedir);
+    this.runToken = token;
+    if (killed > 0) this.options.log.warn(`killed ${killed} process(es) left running by a previous run of this worker`);
     this.connect();
   }
 
@@ -213,7 +223,7 @@ export class WorkerClient {
       fail(`cannot create workdir ${cwd}: ${(err as Error).message}`);
       return;
     }
-    const session = new CommandSession(conn, msg.commandId, msg, cwd);
+    const session = new CommandSession(conn, msg.commandId, msg, cwd, this.runToken);
     this.sessions.set(msg.commandId, session);
     void session.runner.done.then((outcome) => {
       this.sessions.delete(msg.commandId);

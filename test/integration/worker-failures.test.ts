@@ -13,7 +13,7 @@ import type { BuildJson, RunningMaster, WorkerProcess } from './ci-harness.js';
 const TOKEN = 'tok-123';
 
 const config: KeelConfig = {
-  workers: [{ name: 'w1', secret: 'pw1' }, { name: 'w2', secret: 'pw2' }],
+  workers: [{ name: 'w1', secret: 'pw1' }, { name: 'w2', secret: 'pw2' }, { name: 'w3', secret: 'pw3' }],
   builders: [
     { name: 'silent', workers: ['w1'], steps: [
       { type: 'shell', name: 'hang', command: 'sleep 1000 & echo child $!; echo self $$; sleep 1000', timeout: 1 },
@@ -129,6 +129,14 @@ describe('failures on real workers', () => {
     assert.notEqual(second.id, firstId);
     const req = await api<{ result: string; buildIds: number[] }>(m.url, `/requests/${forced.body.requestId}`);
     assert.deepEqual([req.body.result, req.body.buildIds], ['success', [firstId, second.id]]);
+    // The killed worker could not stop its command; started again on its basedir, it does.
+    const pgid = groupsToKill[groupsToKill.length - 1]!;
+    assert.equal(await alive(pgid), true, 'the orphan outlived its worker');
+    const again = spawnWorker(m.port, 'w1', 'pw1', join(dir.path, 'w1'));
+    extra.push(again);
+    await waitFor('w1 back', () => m.master.registry.get('w1'));
+    assert.equal(await alive(pgid), false, 'the new run of w1 killed its previous run\'s orphans');
+    assert.match(again.output(), /killed 2 process\(es\) left running by a previous run/);
   });
 
   it('a worker with a bad secret is refused and exits', async () => {
@@ -168,13 +176,13 @@ describe('failures on real workers', () => {
     await new Promise((r) => ws2.once('open', r));
     const got: { type: string; code?: string }[] = [];
     ws2.on('message', (d) => got.push(JSON.parse(d.toString()) as { type: string }));
-    ws2.send(JSON.stringify({ type: 'hello', seq: 1, protocol: 1, name: 'w1', secret: 'pw1', maxBuilds: 1, info: { hostname: 'x', os: 'x', arch: 'x', node: 'x', cpus: 1, keel: 'x' } }));
+    ws2.send(JSON.stringify({ type: 'hello', seq: 1, protocol: 1, name: 'w3', secret: 'pw3', maxBuilds: 1, info: { hostname: 'x', os: 'x', arch: 'x', node: 'x', cpus: 1, keel: 'x' } }));
     await waitFor('welcome', () => got.some((g) => g.type === 'welcome'));
     ws2.send(JSON.stringify({ type: 'command.output', seq: 2, commandId: 'nope', chunks: 'bad' }));
     await waitFor('error reply', () => got.some((g) => g.type === 'error' && g.code === 'KEEL_ERR_PROTOCOL'));
     assert.equal(ws2.readyState, WebSocket.OPEN);
     ws2.close();
-    await waitFor('fake w1 gone', () => !m.master.registry.get('w1'));
+    await waitFor('fake w3 gone', () => !m.master.registry.get('w3'));
     const builders = await api(m.url, '/builders');
     assert.equal(builders.status, 200);
   });
