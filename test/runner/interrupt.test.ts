@@ -1,5 +1,5 @@
-// Ctrl-C in the middle of a run: running files are killed, finished results are summarised,
-// the state is INTERRUPTED and the exit code 130.
+// Ctrl-C (or a cancelled CI job's SIGTERM) in the middle of a run: running files are killed,
+// finished results are summarised, the state is INTERRUPTED and the exit code 130.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { closingLines, collect, isAlive, makeSuite, removeSuite, startKeel } fro
 const dirs: string[] = [];
 after(() => dirs.forEach(removeSuite));
 
-test('SIGINT kills running files and summarises the finished ones', async () => {
+for (const signal of ['SIGINT', 'SIGTERM'] as const) test(`${signal} kills running files and summarises the finished ones`, async () => {
   const dir = makeSuite({
     'test/a_quick.test.mjs': "import { test } from 'node:test'; test('quick', () => {});\n",
     'test/b_slow.test.mjs':
@@ -37,12 +37,12 @@ test('SIGINT kills running files and summarises the finished ones', async () => 
     }
   }
   const slowPid = Number(readFileSync(pidFile, 'utf8'));
-  child.kill('SIGINT');
+  child.kill(signal);
   const r = await result;
   assert.equal(r.code, 130, r.stdout + r.stderr);
   assert.equal(closingLines(r.stdout).result, 'INTERRUPTED');
   assert.match(r.stdout, /2 test files omitted:\n {4}b_slow c_never\n/);
-  assert.match(r.stdout, /Test suite interrupted by signal SIGINT\./);
+  assert.match(r.stdout, new RegExp(`Test suite interrupted by signal ${signal}\\.`));
   assert.match(r.stdout, /Tests: 1 passed, 0 failed, 0 skipped/);
   assert.equal(isAlive(slowPid), false, 'the running test process was killed');
 });
