@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestOutcome } from '../../src/results/model.js';
 import { rankFlakyTests } from '../../src/insight/flaky-tests.js';
 import type { FlakyOptions, FlakyTest } from '../../src/insight/flaky-tests.js';
+import { currentFailures } from '../../src/insight/current-failures.js';
 import { changesFromLog, findRegressions } from '../../src/insight/regressions.js';
 import type { Change, Regression } from '../../src/insight/regressions.js';
 import type { TestOutcomeRecord } from '../../src/insight/test-history.js';
@@ -55,12 +56,20 @@ interface ExpectedRegression {
   changes: string[];
 }
 
+interface ExpectedGroup {
+  fingerprint: string;
+  tests: string[];
+  builders: string[];
+  /** [test id, failing build, first failing build of its streak] */
+  failures: [string, number, number][];
+}
+
 interface Fixture {
   about: string;
   tests: string[];
   changes?: Record<string, Change[]>;
   builds: FixtureBuild[];
-  expected: { flaky: ExpectedFlaky[]; regressions: ExpectedRegression[] } & Record<string, unknown>;
+  expected: { flaky: ExpectedFlaky[]; regressions: ExpectedRegression[]; currentFailures: ExpectedGroup[] } & Record<string, unknown>;
 }
 
 function load(name: string): Fixture {
@@ -150,6 +159,16 @@ for (const name of fixtureNames) {
     for (const f of flaky) assert.ok(!regressed.has(f.testId), `${name}: ${f.testId} is both`);
   });
 
+  test(`${name}: the current failures grouped by fingerprint`, () => {
+    const fixture = load(name);
+    const groups = currentFailures(records(fixture));
+    assert.deepEqual(groups.map((g) => ({
+      fingerprint: g.fingerprint, tests: g.tests, builders: g.builders,
+      failures: g.failures.map((f) => [f.testId, f.build.buildId, f.since.buildId]),
+    })), fixture.expected.currentFailures);
+    for (const g of groups) assert.equal(g.since, Math.min(...g.failures.map((f) => f.since.startedAt)));
+  });
+
   test(`${name}: the answers do not depend on the order of the records`, () => {
     const fixture = load(name);
     const history = records(fixture);
@@ -158,6 +177,7 @@ for (const name of fixtureNames) {
     const changesBetween = changesFromLog(fixture.changes ?? {});
     assert.deepEqual(rankFlakyTests(shuffled), rankFlakyTests(history));
     assert.deepEqual(findRegressions(shuffled, { changesBetween }), findRegressions(history, { changesBetween }));
+    assert.deepEqual(currentFailures(shuffled), currentFailures(history));
   });
 }
 
