@@ -196,7 +196,7 @@ function pickFrames(frames: readonly Frame[]): Frame[] {
 const PY_FRAME = /^\s*File "([^"]+)", line \d+,? in (\S+)/;
 const PYTEST_LOCATION = /^(\S+\.py):\d+: (?:in (\S+)|(\S+))$/;
 // `at fn (file:12:3)`, `at fn (<anonymous>)`, `at async Promise.all (index 0)`, `at file:12:3`.
-const JS_FRAME = /^\s*at (?:async )?(?:(.+?) \((?:(\S+?):\d+(?::\d+)?|(<anonymous>|native|index \d+))\)|(\S+?):\d+:\d+)$/;
+const JS_FRAME = /^\s*at (?:async )?(?:(.+?) \((?:([^()]+?):\d+(?::\d+)?|(<anonymous>|native|index \d+))\)|(\S+?):\d+:\d+)$/;
 const JAVA_FRAME = /^\s*at ([\w$.<>]+)\(([^:()]+)(?::\d+)?\)$/;
 const VITEST_FRAME = /^\s*❯ (?:(\S+) )?(\S+?):\d+(?::\d+)?$/;
 const GO_FUNC = /^(\S+)\([^()]*\)$/;

@@ -50,18 +50,20 @@ export interface FlakyTest {
  * left out: a broken test must be seen as broken, not excused as flaky.
  */
 export function rankFlakyTests(records: Iterable<TestOutcomeRecord>, options: FlakyOptions = {}): FlakyTest[] {
-  const window = options.window ?? DEFAULT_FLAKY_WINDOW;
   const minFlakes = options.minFlakes ?? 1;
-  const rules = resolveRules(options.rules);
   const branch = options.branch;
   const input = branch === undefined ? records : filter(records, (r) => r.branch === branch);
   const ranked: FlakyTest[] = [];
   for (const [testId, runs] of groupRunsByTest(input, (o) => o === 'flaky' || o === 'fail' || o === 'error')) {
-    const flaky = flakyTest(testId, runs, window, rules);
+    const flaky = flakyTestOf(testId, runs, options);
     if (flaky !== undefined && flaky.flakes >= minFlakes) ranked.push(flaky);
   }
-  return ranked.sort((a, b) =>
-    b.flakeRate - a.flakeRate || b.flakes - a.flakes || b.lastSeen - a.lastSeen || (a.testId < b.testId ? -1 : a.testId > b.testId ? 1 : 0));
+  return ranked.sort(compareFlakyTests);
+}
+
+/** The ranking order: flake rate, flakes in the window, latest flake, test id. */
+export function compareFlakyTests(a: FlakyTest, b: FlakyTest): number {
+  return b.flakeRate - a.flakeRate || b.flakes - a.flakes || b.lastSeen - a.lastSeen || (a.testId < b.testId ? -1 : a.testId > b.testId ? 1 : 0);
 }
 
 function filter<T>(items: Iterable<T>, keep: (item: T) => boolean): T[] {
@@ -98,7 +100,15 @@ export function flakeEvidence(runs: readonly TestRun[], rules: RegressionRules):
   return evidence;
 }
 
-function flakyTest(testId: string, runs: readonly TestRun[], window: number, rules: RegressionRules): FlakyTest | undefined {
+/**
+ * One test's flakiness from its runs (build-time order, skips included; `foldRuns` makes them
+ * from stored rows), or undefined when it has no flake or a current regression. This is the
+ * per-test step of rankFlakyTests, for a caller that streams rows grouped by test.
+ * `options.branch` and `options.minFlakes` are the caller's to apply.
+ */
+export function flakyTestOf(testId: string, runs: readonly TestRun[], options: FlakyOptions = {}): FlakyTest | undefined {
+  const window = options.window ?? DEFAULT_FLAKY_WINDOW;
+  const rules = resolveRules(options.rules);
   const evidence = flakeEvidence(runs, rules);
   if (evidence === undefined || evidence.size === 0) return undefined;
   let inWindow = 0;

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TestOutcome } from '../../src/results/model.js';
-import { rankFlakyTests } from '../../src/insight/flaky-tests.js';
+import { compareFlakyTests, flakyTestOf, rankFlakyTests } from '../../src/insight/flaky-tests.js';
 import type { FlakyOptions, FlakyTest } from '../../src/insight/flaky-tests.js';
 import { currentFailures } from '../../src/insight/current-failures.js';
-import { changesFromLog, findRegressions } from '../../src/insight/regressions.js';
+import { changesFromLog, findRegressions, regressionsOfTest, resolveRules } from '../../src/insight/regressions.js';
 import type { Change, Regression } from '../../src/insight/regressions.js';
+import { foldRuns } from '../../src/insight/test-history.js';
 import type { TestOutcomeRecord } from '../../src/insight/test-history.js';
 
 const root = fileURLToPath(new URL('../../../test/fixtures/insight/', import.meta.url));
@@ -167,6 +168,26 @@ for (const name of fixtureNames) {
       failures: g.failures.map((f) => [f.testId, f.build.buildId, f.since.buildId]),
     })), fixture.expected.currentFailures);
     for (const g of groups) assert.equal(g.since, Math.min(...g.failures.map((f) => f.since.startedAt)));
+  });
+
+  test(`${name}: one pass over rows grouped by test (as the SQL version streams them) gives the same answers`, () => {
+    const fixture = load(name);
+    const changesBetween = changesFromLog(fixture.changes ?? {});
+    // ORDER BY test_id, started_at, build_id
+    const rows = records(fixture).sort((a, b) => (a.testId < b.testId ? -1 : a.testId > b.testId ? 1 : 0) || a.startedAt - b.startedAt || a.buildId - b.buildId);
+    const flaky = [];
+    const regressions = [];
+    for (let i = 0; i < rows.length;) {
+      let j = i;
+      while (j < rows.length && rows[j]!.testId === rows[i]!.testId) j++;
+      const runs = foldRuns(rows.slice(i, j));
+      const f = flakyTestOf(rows[i]!.testId, runs);
+      if (f !== undefined) flaky.push(f);
+      regressions.push(...regressionsOfTest(rows[i]!.testId, runs, resolveRules(), changesBetween));
+      i = j;
+    }
+    assert.deepEqual(flaky.sort(compareFlakyTests), rankFlakyTests(records(fixture)));
+    assert.deepEqual(new Set(regressions), new Set(findRegressions(records(fixture), { changesBetween })));
   });
 
   test(`${name}: the answers do not depend on the order of the records`, () => {

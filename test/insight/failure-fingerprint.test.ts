@@ -170,6 +170,11 @@ test('JavaScript: a stack from another checkout, other lines and a random port',
   });
   const a = stack('/home/ci/work/app', 54321, 42);
   same(a, stack('/Users/dev/src/app', 40123, 47), 'another machine');
+  const windows = stack('/C:/x', 50000, 40);
+  windows.details = windows.details.replaceAll('file:///C:/x/src/client.js', 'C:\\Program Files\\ci\\app\\src\\client.js')
+    .replaceAll('file:///C:/x/test/client.test.js', 'C:\\Program Files\\ci\\app\\test\\client.test.js');
+  assert.match(windows.details, /\(C:\\Program Files\\ci\\app\\src\\client\.js:40:11\)/);
+  same(a, windows, 'Windows, a path with a space');
   assert.deepEqual(failureSignature(a), {
     type: 'Error', message: 'connect ECONNREFUSED <n>:<port>', frames: ['client.js:Client.connect', 'client.test.js:TestContext.<anonymous>'],
   });
