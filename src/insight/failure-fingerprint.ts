@@ -207,7 +207,7 @@ const GO_TEST_ERROR = /^\s*(\S+_test\.go):\d+: (.*)$/;
 
 /** Recognises the stack format from its lines and returns its header and frames. */
 function parseStack(lines: readonly string[]): ParsedStack {
-  const tracebackAt = lastIndexWhere(lines, (l) => /^\s*Traceback \(most recent call last\):/.test(l));
+  const tracebackAt = lastIndexWhere(lines, (l) => /Traceback \(most recent call last\):\s*$/.test(l));
   if (tracebackAt >= 0) return parsePythonTraceback(lines.slice(tracebackAt + 1));
   if (lines.some((l) => /\(most recent call first\):$/.test(l))) return parseFaulthandler(lines);
   if (lines.some((l) => /^E {3,}\S/.test(l)) || lines.some((l) => PYTEST_LOCATION.test(l))) return parsePytest(lines);

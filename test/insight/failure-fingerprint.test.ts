@@ -102,6 +102,9 @@ test('Python: a chained traceback is fingerprinted by its last exception', () =>
   const sig = failureSignature({ message: 'OSError: cannot reach 127.0.0.1:41877', details: chained });
   assert.deepEqual(sig, { type: 'OSError', message: 'cannot reach <n>:<port>', frames: ['test_net.py:connect', 'test_net.py:test_fetch'] });
   same({ details: chained }, { details: chained.replaceAll('41877', '53211').replaceAll('line 22', 'line 25') }, 'another port');
+  // regrtest without -v starts the traceback on its own verdict line.
+  const tail = chained.slice(chained.lastIndexOf('Traceback'));
+  same({ details: tail }, { details: `test test_net failed -- ${tail}` }, 'after regrtest\'s verdict');
 });
 
 test('Python: unittest, regrtest and pytest runs of the fixtures agree with themselves', () => {
