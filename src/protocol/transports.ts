@@ -18,22 +18,31 @@ export function webSocketTransport(ws: WebSocket): MessageTransport {
   };
 }
 
-/** Two connected ends; messages are delivered asynchronously, in order, like a socket. */
+/**
+ * Two connected ends; messages are delivered asynchronously, in order, like a socket: what was
+ * sent before a close still arrives, then both ends hear the close.
+ */
 export function memoryTransportPair(): [MessageTransport, MessageTransport] {
-  type End = { messages: ((t: string | Buffer) => void)[]; closes: ((c: number, r: string) => void)[]; closed: boolean };
-  const a: End = { messages: [], closes: [], closed: false };
-  const b: End = { messages: [], closes: [], closed: false };
+  type End = { messages: ((d: string | Buffer) => void)[]; closes: ((c: number, r: string) => void)[]; sending: boolean; open: boolean };
+  const a: End = { messages: [], closes: [], sending: true, open: true };
+  const b: End = { messages: [], closes: [], sending: true, open: true };
   const make = (self: End, other: End): MessageTransport => ({
-    send: (text) => {
-      if (self.closed) throw new Error('transport closed');
-      queueMicrotask(() => !other.closed && other.messages.forEach((h) => h(text)));
+    send: (data) => {
+      // Like a WebSocket that is closing: what is sent now is dropped, not thrown.
+      if (!self.sending) return;
+      queueMicrotask(() => other.open && other.messages.forEach((h) => h(data)));
     },
     close: (code = 1000, reason = '') => {
-      for (const end of [self, other]) {
-        if (end.closed) continue;
-        end.closed = true;
-        queueMicrotask(() => end.closes.forEach((h) => h(code, reason)));
-      }
+      self.sending = false;
+      other.sending = false;
+      // Queued after every send so far: those are delivered first.
+      queueMicrotask(() => {
+        for (const end of [self, other]) {
+          if (!end.open) continue;
+          end.open = false;
+          end.closes.forEach((h) => h(code, reason));
+        }
+      });
     },
     bufferedAmount: 0,
     onMessage: (h) => void self.messages.push(h),
