@@ -10,6 +10,8 @@ export interface FlakyOptions {
   window?: number;
   /** Only this branch's builds; all branches when absent. */
   branch?: string;
+  /** Only builds started at or after this (epoch ms): `count`, `firstSeen` and the evidence are then over that span. */
+  since?: number;
   /** A test is listed when it flaked at least this often in its window. */
   minFlakes?: number;
   /** The regression rules, which also decide which failures are breakage rather than flakes. */
@@ -51,8 +53,10 @@ export interface FlakyTest {
  */
 export function rankFlakyTests(records: Iterable<TestOutcomeRecord>, options: FlakyOptions = {}): FlakyTest[] {
   const minFlakes = options.minFlakes ?? 1;
-  const branch = options.branch;
-  const input = branch === undefined ? records : filter(records, (r) => r.branch === branch);
+  const { branch, since } = options;
+  const input = branch === undefined && since === undefined
+    ? records
+    : filter(records, (r) => (branch === undefined || r.branch === branch) && (since === undefined || r.startedAt >= since));
   const ranked: FlakyTest[] = [];
   for (const [testId, runs] of groupRunsByTest(input, (o) => o === 'flaky' || o === 'fail' || o === 'error')) {
     const flaky = flakyTestOf(testId, runs, options);
@@ -104,7 +108,7 @@ export function flakeEvidence(runs: readonly TestRun[], rules: RegressionRules):
  * One test's flakiness from its runs (build-time order, skips included; `foldRuns` makes them
  * from stored rows), or undefined when it has no flake or a current regression. This is the
  * per-test step of rankFlakyTests, for a caller that streams rows grouped by test.
- * `options.branch` and `options.minFlakes` are the caller's to apply.
+ * `options.branch`, `options.since` and `options.minFlakes` are the caller's to apply.
  */
 export function flakyTestOf(testId: string, runs: readonly TestRun[], options: FlakyOptions = {}): FlakyTest | undefined {
   const window = options.window ?? DEFAULT_FLAKY_WINDOW;

@@ -233,6 +233,13 @@ test('flaky several builders: the window is the last N runs', () => {
     ['test_asyncio.test_tasks', 1, 10, 4],
   ]);
   assert.deepEqual(rankFlakyTests(records(fixture), { minFlakes: 4 }).map((f) => f.testId), ['test_asyncio.test_tasks']);
+  // Since build 16: the flakes of builds 18, 19 and 22 only.
+  const since = rankFlakyTests(records(fixture), { since: buildTime(fixture, 16) });
+  assert.deepEqual(since.map((f) => [f.testId, f.flakes, f.runs, f.count, f.firstSeen]), [
+    ['test_ssl', 2, 10, 2, buildTime(fixture, 18)],
+    ['test_json', 1, 10, 1, buildTime(fixture, 22)],
+    ['test_asyncio.test_tasks', 1, 10, 1, buildTime(fixture, 19)],
+  ]);
 });
 
 test('regression with changes: without a change log the changes are empty, and a changes function is asked once per regression', () => {
