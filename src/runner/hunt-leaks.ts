@@ -111,6 +111,9 @@ export function applyLeakVerdict(run: FileRun, spec: HuntSpec, heapTolerance: He
   if (run.state === 'passed' || run.state === 'env changed' || run.state === 'skipped' || run.state === 'no tests ran') {
     run.state = 'leaked';
     run.error = leaks.join('; ');
+    // The file fails as a whole, as a crashed one does: a failure of the file itself, so that
+    // the JSON report and whoever reads it (the master) see it among the tests.
+    run.tests.push({ names: [], outcome: 'fail', durationMs: 0, message: run.error });
   }
 }
 

@@ -1,9 +1,12 @@
 // keel test -R with real processes: a module that keeps a growing array, a timer left each run and
 // an unclosed file descriptor are flagged; clean files are not, twenty hunts in a row.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { findLeaks, parseHuntSpec } from '../../src/runner/hunt-leaks.js';
 import type { HuntSample } from '../../src/runner/file-result.js';
+import type { RunReport } from '../../src/runner/run-report.js';
 import { closingLines, makeSuite, removeSuite, runKeel } from '../helpers/keel-cli.js';
 
 const LEAKY = {
@@ -41,7 +44,7 @@ describe('keel test -R (leak hunting)', () => {
   test('flags a growing module array, a timer and an fd left each run; not the clean file', async () => {
     const dir = makeSuite(LEAKY);
     dirs.push(dir);
-    const r = await runKeel(['test', '-R', '2:3', '-j4'], dir);
+    const r = await runKeel(['test', '-R', '2:3', '-j4', '--json', 'report.json'], dir);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /^Hunting leaks: each file's tests run 5 times in one process \(2 warm-up runs, then 3 counted runs\)$/m);
     assert.match(r.stdout, /^grow leaked \[(\d+\.\d), (\d+\.\d), (\d+\.\d)\] MB of heap, sum=\d+\.\d$/m);
@@ -54,8 +57,21 @@ describe('keel test -R (leak hunting)', () => {
     assert.doesNotMatch(r.stdout, /^clean leaked/m);
     assert.match(r.stdout, /\n4 test files leaked:\n {4}fd grow grow-cjs timer\n/);
     assert.match(r.stdout, /Total test files: run=5\/5 leaked=4/);
-    // Each test is counted once, not once per run.
-    assert.deepEqual(closingLines(r.stdout), { result: 'FAILURE', tests: '5 passed, 0 failed, 0 skipped' });
+    // Each test is counted once, not once per run; a leaking file fails as a whole, once.
+    assert.deepEqual(closingLines(r.stdout), { result: 'FAILURE', tests: '5 passed, 4 failed, 0 skipped' });
+    const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as RunReport;
+    const timer = report.files.find((f) => f.name === 'timer')!;
+    assert.equal(timer.state, 'leaked');
+    assert.deepEqual(timer.attempts[0]!.leaks, ['leaked [1, 1, 1] handles (Timeout), sum=3']);
+    assert.deepEqual(
+      report.tests.filter((t) => t.outcome === 'fail').map((t) => [t.id, t.message]).sort(),
+      [
+        ['fd', 'leaked [1, 1, 1] file descriptors, sum=3'],
+        ['grow', /^grow (leaked .*)$/m.exec(r.stdout)![1]],
+        ['grow-cjs', /^grow-cjs (leaked .*)$/m.exec(r.stdout)![1]],
+        ['timer', 'leaked [1, 1, 1] handles (Timeout), sum=3'],
+      ],
+    );
   });
 
   test('twenty hunts of a clean file in a row flag nothing', async () => {
