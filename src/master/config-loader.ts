@@ -25,7 +25,8 @@ export async function loadConfigModule(path: string): Promise<unknown> {
     if (path.endsWith('.json')) return JSON.parse(readFileSync(path, 'utf8')) as unknown;
     let mod: Record<string, unknown>;
     if (/\.[mc]?ts$/.test(path)) {
-      // tsx compiles the file (and its TypeScript imports) in memory; nothing is written to disk.
+      // tsx compiles the file (and its TypeScript imports) with esbuild, keeping its cache in the
+      // temp folder; the esbuild service process lives as long as this one.
       const { tsImport } = await import('tsx/esm/api');
       mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
     } else {
