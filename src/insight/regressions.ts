@@ -25,21 +25,23 @@ export const DEFAULT_REGRESSION_RULES: Readonly<RegressionRules> = {
   noisyLookback: 10,
 };
 
-/** A change to the source, as a change source records it. */
-export interface Change {
+/**
+ * What the regression rules need of a change. The master's change model (with repository,
+ * time, files …) fits it as it is, and comes back whole: the types below are generic in it.
+ */
+export interface ChangeSummary {
   revision: string;
   author: string;
   message: string;
-  [key: string]: unknown;
 }
 
 /**
  * The changes that a build at `to` has and the build at `from` did not have, oldest first:
  * after `from.revision`, up to and including `to.revision`, on their branch.
  */
-export type ChangesBetween = (from: BuildRef, to: BuildRef) => readonly Change[];
+export type ChangesBetween<C extends ChangeSummary = ChangeSummary> = (from: BuildRef, to: BuildRef) => readonly C[];
 
-export interface Regression {
+export interface Regression<C extends ChangeSummary = ChangeSummary> {
   testId: string;
   builder: string;
   branch: string;
@@ -58,12 +60,12 @@ export interface Regression {
   /** Distinct failure fingerprints of the failing builds, in the order they first appear. */
   fingerprints: string[];
   /** The changes since the last passing build, up to X; empty when none are known. */
-  changes: readonly Change[];
+  changes: readonly C[];
 }
 
-export interface RegressionOptions {
+export interface RegressionOptions<C extends ChangeSummary = ChangeSummary> {
   rules?: Partial<RegressionRules>;
-  changesBetween?: ChangesBetween;
+  changesBetween?: ChangesBetween<C>;
 }
 
 /**
@@ -127,9 +129,12 @@ function classifyStreak(lane: readonly TestRun[], start: number, end: number, ru
  * make a regression. Ordered by first failing build (oldest first), then builder and test, so
  * the regressions one change caused on several builders come together.
  */
-export function findRegressions(records: Iterable<TestOutcomeRecord>, options: RegressionOptions = {}): Regression[] {
+export function findRegressions<C extends ChangeSummary = ChangeSummary>(
+  records: Iterable<TestOutcomeRecord>,
+  options: RegressionOptions<C> = {},
+): Regression<C>[] {
   const rules = resolveRules(options.rules);
-  const found: Regression[] = [];
+  const found: Regression<C>[] = [];
   for (const [testId, runs] of groupRunsByTest(records, (o) => o === 'fail' || o === 'error')) found.push(...regressionsOfTest(testId, runs, rules, options.changesBetween));
   return found.sort((a, b) =>
     a.firstFailing.startedAt - b.firstFailing.startedAt || cmp(a.builder, b.builder) || cmp(a.branch, b.branch) || cmp(a.testId, b.testId));
@@ -138,8 +143,13 @@ export function findRegressions(records: Iterable<TestOutcomeRecord>, options: R
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The current regressions of one test, from its runs in build-time order (skips included). */
-export function regressionsOfTest(testId: string, runs: readonly TestRun[], rules: RegressionRules, changesBetween?: ChangesBetween): Regression[] {
-  const out: Regression[] = [];
+export function regressionsOfTest<C extends ChangeSummary = ChangeSummary>(
+  testId: string,
+  runs: readonly TestRun[],
+  rules: RegressionRules,
+  changesBetween?: ChangesBetween<C>,
+): Regression<C>[] {
+  const out: Regression<C>[] = [];
   for (const lane of runsByLane(runs).values()) {
     const streaks = failureStreaks(lane, rules);
     const last = streaks[streaks.length - 1];
@@ -183,7 +193,7 @@ function countSkips(runs: readonly TestRun[], after: BuildRef, upTo: BuildRef): 
  * the changes after the last passing revision up to and including the first failing one. A
  * revision the log does not know gives no changes rather than a guess.
  */
-export function changesFromLog(logs: Readonly<Record<string, readonly Change[]>>): ChangesBetween {
+export function changesFromLog<C extends ChangeSummary>(logs: Readonly<Record<string, readonly C[]>>): ChangesBetween<C> {
   return (from, to) => {
     const log = logs[to.branch] ?? [];
     const start = log.findIndex((c) => c.revision === from.revision);

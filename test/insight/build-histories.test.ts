@@ -9,7 +9,8 @@ import { compareFlakyTests, flakyTestOf, rankFlakyTests } from '../../src/insigh
 import type { FlakyOptions, FlakyTest } from '../../src/insight/flaky-tests.js';
 import { currentFailures } from '../../src/insight/current-failures.js';
 import { changesFromLog, findRegressions, regressionsOfTest, resolveRules } from '../../src/insight/regressions.js';
-import type { Change, Regression } from '../../src/insight/regressions.js';
+import type { ChangeSummary, Regression } from '../../src/insight/regressions.js';
+import type { Change } from '../../src/master/changes/change.js';
 import { foldRuns } from '../../src/insight/test-history.js';
 import type { TestOutcomeRecord } from '../../src/insight/test-history.js';
 
@@ -68,7 +69,7 @@ interface ExpectedGroup {
 interface Fixture {
   about: string;
   tests: string[];
-  changes?: Record<string, Change[]>;
+  changes?: Record<string, ChangeSummary[]>;
   builds: FixtureBuild[];
   expected: { flaky: ExpectedFlaky[]; regressions: ExpectedRegression[]; currentFailures: ExpectedGroup[] } & Record<string, unknown>;
 }
@@ -248,6 +249,17 @@ test('regression with changes: without a change log the changes are empty, and a
   const asked: string[] = [];
   findRegressions(records(fixture), { changesBetween: (from, to) => { asked.push(`${from.buildId}->${to.buildId}`); return []; } });
   assert.deepEqual(asked.sort(), ['13->14', '4->5']);
+});
+
+test('the master\'s change model goes in as it is and comes back whole', () => {
+  const fixture = load('regression-with-changes.json');
+  const log: Change[] = (fixture.changes?.['main'] ?? []).map((c, i) => ({
+    ...c, repository: 'https://github.com/python/cpython', branch: 'main', time: Date.parse('2026-11-02T09:00:00Z') + i * 3600_000,
+    files: ['Lib/json/encoder.py'], source: 'poller',
+  }));
+  const regressions = findRegressions(records(fixture), { changesBetween: changesFromLog({ main: log }) });
+  const changes: readonly Change[] = regressions[0]!.changes;
+  assert.deepEqual(changes.map((c) => [c.revision, c.files]), [['70498c6', ['Lib/json/encoder.py']]]);
 });
 
 test('changesFromLog: unknown revisions give no changes', () => {
