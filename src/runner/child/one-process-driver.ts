@@ -33,12 +33,16 @@ export interface DrivePlan {
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function openFds(): number | null {
-  try {
-    // The directory handle readdirSync opens is counted too, the same way every time.
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return null;
+  // Linux has /proc/self/fd, macOS and the BSDs /dev/fd. The directory handle readdirSync
+  // opens is counted too, the same way every time.
+  for (const dir of ['/proc/self/fd', '/dev/fd']) {
+    try {
+      return readdirSync(dir).length;
+    } catch {
+      // not on this OS
+    }
   }
+  return null;
 }
 
 async function sample(run: number): Promise<void> {
