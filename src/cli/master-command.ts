@@ -26,7 +26,7 @@ export function registerMasterCommand(program: Command): void {
     .option('--db <url>', 'sqlite:PATH or postgres://…', 'sqlite:./keel.sqlite')
     .option('--port <port>', 'HTTP and WebSocket port', '8010')
     .option('--host <host>', 'address to listen on', '0.0.0.0')
-    .option('--name <name>', 'this master\'s name (keep it stable: a restart recovers its builds by it)', 'master')
+    .option('--name <name>', 'this master\'s name: unique among masters sharing a database, and stable (a restart recovers its builds by it)', 'master')
     .action(async (opts: MasterCliOptions) => {
       const configPath = findConfigFile(process.cwd(), opts.config);
       if (!configPath) throw new KeelError('KEEL_ERR_CONFIG_LOAD', `no config file found in ${process.cwd()} (keel.config.{ts,mts,js,mjs,json})`);
