@@ -13,7 +13,7 @@ import { buildNameFilter, exactNameFilter, type NameFilter } from './name-filter
 import { runTestProcess } from './test-process.js';
 
 /** Exit codes of keel bisect (bisect_cmd exits 1 whatever happened). */
-export const BISECT_EXIT = {
+const BISECT_EXIT = {
   /** A subset was found from which no test can be left out (or it reached --max-tests). */
   FOUND: 0,
   /** The iteration budget ran out: the subset printed still fails but may not be the smallest. */

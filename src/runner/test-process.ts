@@ -111,6 +111,7 @@ export async function runTestProcess(file: TestFile, opts: ProcessOptions): Prom
     TMPDIR: tmp,
     TMP: tmp,
     TEMP: tmp,
+    // Read by the driver (child/one-process-driver.ts).
     ...(drivePlan ? { KEEL_DRIVE: JSON.stringify(drivePlan) } : {}),
   };
   // Set when keel itself runs under `node --test`: it would switch the child's reporting off.

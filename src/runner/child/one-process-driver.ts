@@ -17,7 +17,7 @@ import { send } from './channel.js';
 import { childState } from './child-state.js';
 import { countResources } from './env-watch.js';
 
-export const DRIVE_ENV = 'KEEL_DRIVE';
+const DRIVE_ENV = 'KEEL_DRIVE';
 
 /** What the runner asks the driver to do (JSON in KEEL_DRIVE). */
 export interface DrivePlan {
