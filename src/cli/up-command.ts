@@ -18,7 +18,7 @@ interface UpCliOptions {
   host: string;
 }
 
-export const LOCAL_WORKER = 'local';
+const LOCAL_WORKER = 'local';
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../examples/keel.config.mjs', import.meta.url));
 
 /** Gives the config a worker named `local` with this process's secret. */

@@ -33,7 +33,7 @@ export interface BuildOutcome {
 }
 
 /** The result of a finished command, before the step's flunk/warn rules. */
-export function commandResult(step: ResolvedStep, outcome: CommandOutcome, stopped: boolean): { result: BuildResult; reason: string | null } {
+function commandResult(step: ResolvedStep, outcome: CommandOutcome, stopped: boolean): { result: BuildResult; reason: string | null } {
   switch (outcome.reason) {
     case 'exited': {
       const code = outcome.exitCode;

@@ -7,7 +7,7 @@ import { KeelError } from '../errors.js';
 import { resolveConfig } from './config.js';
 import type { ResolvedConfig } from './config.js';
 
-export const CONFIG_NAMES = ['keel.config.ts', 'keel.config.mts', 'keel.config.js', 'keel.config.mjs', 'keel.config.json'];
+const CONFIG_NAMES = ['keel.config.ts', 'keel.config.mts', 'keel.config.js', 'keel.config.mjs', 'keel.config.json'];
 
 /** The config file to use: the one given, or the first of CONFIG_NAMES in `dir`; undefined if none. */
 export function findConfigFile(dir: string, given?: string): string | undefined {

@@ -15,7 +15,3 @@ const rank = (r: BuildResult): number => RESULTS.indexOf(r);
 export function worstResult(a: BuildResult, b: BuildResult): BuildResult {
   return rank(a) >= rank(b) ? a : b;
 }
-
-export function isBuildResult(value: unknown): value is BuildResult {
-  return typeof value === 'string' && (RESULTS as readonly string[]).includes(value);
-}

@@ -4,7 +4,7 @@ import type { ResolvedBuilder, ResolvedStep } from './config.js';
 import type { CommandRequest } from './worker-registry.js';
 
 /** The builder's folder under the worker's basedir: its name with anything odd replaced. */
-export function builderDir(builder: string): string {
+function builderDir(builder: string): string {
   return builder.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || '_';
 }
 

@@ -194,7 +194,7 @@ export function encodeOutputFrame(seq: number, commandId: string, chunks: readon
 }
 
 /** Validates a binary output frame; the chunks' data are views into `frame`. */
-export function decodeOutputFrame(frame: Buffer): Decoded<CommandOutputMessage> {
+function decodeOutputFrame(frame: Buffer): Decoded<CommandOutputMessage> {
   if (frame.length < 4) return { ok: false, error: 'binary frame too short' };
   const headerLength = frame.readUInt32BE(0);
   if (4 + headerLength > frame.length) return { ok: false, error: 'binary frame header longer than the frame' };

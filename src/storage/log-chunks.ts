@@ -18,7 +18,7 @@ export function addRun(runs: [LogStream, number][], stream: LogStream, count: nu
   else runs.push([stream, count]);
 }
 
-export function formatRuns(runs: readonly [LogStream, number][]): string {
+function formatRuns(runs: readonly [LogStream, number][]): string {
   return runs.map(([s, n]) => `${s}${n}`).join('');
 }
 
