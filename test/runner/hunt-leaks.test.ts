@@ -35,7 +35,11 @@ const CLEAN =
   "    const body = await new Promise((ok) => get({ port: s.address().port, host: '127.0.0.1', agent: false }, (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => ok(b)); }));\n" +
   "    assert.equal(body, 'ok'); await new Promise((r) => s.close(r)); });\n" +
   "  test('timer', async () => { await new Promise((r) => setTimeout(r, 1)); });\n" +
-  "});\n";
+  "});\n" +
+  // A top-level await of a test: its import settles only after that test; the next import's
+  // tests must still be top-level tests, not its subtests.
+  "await test('awaited at the top level', async () => { await new Promise((r) => setImmediate(r)); });\n" +
+  "describe('built asynchronously', async () => { await null; test('late', () => {}); });\n";
 
 describe('keel test -R (leak hunting)', () => {
   const dirs: string[] = [];
@@ -83,7 +87,12 @@ describe('keel test -R (leak hunting)', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout, /leaked/);
     assert.match(r.stdout, /All 20 test files OK\./);
-    assert.deepEqual(closingLines(r.stdout), { result: 'SUCCESS', tests: '160 passed, 0 failed, 0 skipped' });
+    const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as RunReport;
+    assert.deepEqual(
+      report.tests.filter((t) => t.file === 'clean/c00').map((t) => t.name),
+      [...[0, 1, 2, 3, 4].map((i) => `work > map ${i}`), 'work > reads itself', 'work > serves', 'work > timer', 'awaited at the top level', 'built asynchronously > late'],
+    );
+    assert.deepEqual(closingLines(r.stdout), { result: 'SUCCESS', tests: '200 passed, 0 failed, 0 skipped' });
   });
 
   test('a test that fails only on a later run in the same process fails the file', async () => {
