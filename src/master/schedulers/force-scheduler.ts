@@ -1,7 +1,7 @@
 // The force scheduler: builds on request (the force endpoint, `keel force --param k=v`), with
 // typed parameters that are checked before anything is queued.
 import { KeelError } from '../../errors.js';
-import { checkBuilders, type BuildRequestInput, type SchedulerDeps } from './scheduler.js';
+import { checkBuilders, type BuildRequestInput, type Scheduler, type SchedulerDeps } from './scheduler.js';
 
 interface ParamCommon {
   /** The property name the value is given to the build under. */
@@ -112,9 +112,8 @@ export interface ForceRequest {
   params?: Record<string, unknown>;
 }
 
-export interface ForceScheduler {
-  readonly name: string;
-  readonly builders: readonly string[];
+/** A Scheduler like the others (its start, addChange and stop do nothing), plus force(). */
+export interface ForceScheduler extends Scheduler {
   readonly params: readonly ForceParam[];
   /**
    * Checks the request (KEEL_ERR_FORCE_PARAMS listing every problem, before anything is queued)
@@ -133,6 +132,9 @@ export function forceScheduler(options: ForceOptions, deps: Pick<SchedulerDeps, 
     name,
     builders,
     params,
+    start() {},
+    addChange() {},
+    async stop() {},
     async force(request) {
       const problems: string[] = [];
       if (request.builder !== undefined && !builders.includes(request.builder)) problems.push(`builder: ${request.builder} is not one of ${builders.join(', ')}`);
