@@ -70,8 +70,6 @@ export const helloSchema = z.object({
   info: workerInfoSchema,
   /** The worker's own limit (keel worker --max-builds); absent: the master's config decides. */
   maxBuilds: z.number().int().positive().optional(),
-  /** Commands still running from before a reconnect, which the master may not know any more. */
-  running: z.array(commandId).default([]),
 }).strict();
 
 export const streamSchema = z.enum(['o', 'e', 'h']);

@@ -154,7 +154,7 @@ export class WorkerClient {
     ws.on('open', () => {
       conn.send({
         type: 'hello', protocol: PROTOCOL_VERSION, name: this.options.name, secret: this.options.secret,
-        info: this.options.info, ...(this.options.maxBuilds !== undefined ? { maxBuilds: this.options.maxBuilds } : {}), running: [...this.sessions.keys()],
+        info: this.options.info, ...(this.options.maxBuilds !== undefined ? { maxBuilds: this.options.maxBuilds } : {}),
       });
     });
     conn.onMessage((msg) => this.handle(conn, msg));

@@ -10,11 +10,11 @@ import { memoryTransportPair } from '../../src/protocol/transports.js';
 const info = { hostname: 'h', os: 'linux', arch: 'x64', node: 'v20', cpus: 2, keel: '0.1.0' };
 
 describe('frame validation', () => {
-  it('accepts a valid hello and fills defaults', () => {
+  it('accepts a valid hello', () => {
     const d = decodeWorkerFrame(JSON.stringify({ type: 'hello', seq: 1, protocol: PROTOCOL_VERSION, name: 'w', secret: 's', info, maxBuilds: 2 }));
     assert.ok(d.ok);
     assert.equal(d.message.type, 'hello');
-    if (d.message.type === 'hello') assert.deepEqual(d.message.running, []);
+    if (d.message.type === 'hello') assert.deepEqual([d.message.name, d.message.maxBuilds, d.message.info.cpus], ['w', 2, 2]);
   });
 
   it('refuses non-JSON, unknown types, missing and extra fields, naming the problem', () => {
