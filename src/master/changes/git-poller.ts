@@ -157,8 +157,9 @@ export function gitPoller(options: GitPollerOptions, deps: GitPollerDeps): GitPo
       // branch: a merge of a known branch reports only the merge, a new branch only its own work.
       const known = [...new Set(Object.values(previous ?? {}))];
       for (const [branch, tip] of moved) {
-        if (!previous) {
-          changes.push(await tipChange(tip, branch));  // first poll: the tips, not the history
+        if (!previous || known.length === 0) {
+          // First poll (or a repository that was empty until now): the tips, not the history.
+          changes.push(await tipChange(tip, branch));
           continue;
         }
         const found = await newCommits(tip, known, branch);

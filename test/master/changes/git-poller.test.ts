@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gitPoller, type GitPollerOptions } from '../../../src/master/changes/git-poller.js';
+import { systemTimerClock } from '../../../src/master/timer-clock.js';
 import { memoryChangeSink, type MemoryChangeSink } from '../../../src/master/changes/memory-change-sink.js';
 import type { MasterLog } from '../../../src/master/master-deps.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -196,5 +197,35 @@ describe('git poller', () => {
     assert.equal(sink.changes.length, 2);
     await poller.stop();
     assert.equal(clock.pending, 0);
+  });
+
+  test('a repository that was empty reports only the tip of its first push', async () => {
+    const repo = newRepo();
+    const { poller, sink } = setup(repo);
+    assert.deepEqual(await poller.poll(), { ok: true, changes: 0 });
+    assert.deepEqual(await sink.lastRevisions(repo), {});
+    commit(repo, 'one');
+    const tip = commit(repo, 'two');
+    assert.deepEqual(await poller.poll(), { ok: true, changes: 1 });
+    assert.equal(sink.changes[0]!.revision, tip);
+  });
+
+  test('on the real clock, a commit is recorded within the interval plus a second', async () => {
+    const repo = newRepo();
+    commit(repo, 'base');
+    let seen: (() => void) | undefined;
+    const sink = memoryChangeSink(() => seen?.());
+    const poller = gitPoller({ repo, branches: ['main'], interval: 0.3 }, { sink, clock: systemTimerClock, log: memoryLog(), workdir: path.join(root, `work-${++counter}`) });
+    poller.start();
+    await poller.poll();
+    const next = commit(repo, 'next');
+    const started = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no change recorded within 1.3 s')), 1_300);
+      seen = () => { clearTimeout(timer); resolve(); };
+    });
+    assert.ok(Date.now() - started < 1_300);
+    assert.equal(sink.changes.at(-1)!.revision, next);
+    await poller.stop();
   });
 });
