@@ -84,10 +84,16 @@ export function gitPoller(options: GitPollerOptions, deps: GitPollerDeps): GitPo
 
   const git = (args: string[], cwd?: string): Promise<string> => runGit(gitBin, args, cwd);
 
-  async function ensureMirror(): Promise<void> {
-    if (existsSync(path.join(mirror, 'HEAD'))) return;
+  /** True when the mirror had to be made (first poll, or a work dir wiped since). */
+  async function ensureMirror(): Promise<boolean> {
+    if (existsSync(path.join(mirror, 'HEAD'))) return false;
     await mkdir(mirror, { recursive: true });
     await git(['init', '--bare', '--quiet', mirror]);
+    return true;
+  }
+
+  async function hasCommit(sha: string): Promise<boolean> {
+    return git(['cat-file', '-e', `${sha}^{commit}`], mirror).then(() => true, () => false);
   }
 
   async function remoteTips(): Promise<Record<string, string>> {
@@ -111,6 +117,9 @@ export function gitPoller(options: GitPollerOptions, deps: GitPollerDeps): GitPo
       if (typeof watch === 'function') return watch(branch);
       return watch.includes(branch);
     };
+    if (watch === undefined && headBranch === undefined && Object.keys(tips).length > 0) {
+      throw new KeelError('KEEL_ERR_GIT_POLL', `cannot tell which branch HEAD of ${redact(repo)} points at; name the branches to watch`);
+    }
     return Object.fromEntries(Object.entries(tips).filter(([branch]) => keep(branch)));
   }
 
@@ -148,17 +157,26 @@ export function gitPoller(options: GitPollerOptions, deps: GitPollerDeps): GitPo
 
     const changes: Change[] = [];
     if (moved.length > 0) {
-      await ensureMirror();
-      // Only the moved branches are fetched, into a namespace of our own so that a branch
-      // named like one of git's own refs cannot clash; --force because branches may be rewritten.
+      const fresh = await ensureMirror();
+      // The moved branches are fetched (all watched ones into a new mirror, so the tips already
+      // reported are there to exclude), into a namespace of our own so that a branch named like
+      // one of git's own refs cannot clash; --force because branches may be rewritten.
+      const fetched = fresh ? Object.keys(tips) : moved.map(([branch]) => branch);
       await git(['fetch', '--quiet', '--no-tags', '--force', '--no-write-fetch-head', repo,
-        ...moved.map(([branch]) => `+refs/heads/${branch}:refs/keel/${branch}`)], mirror);
+        ...fetched.map((branch) => `+refs/heads/${branch}:refs/keel/${branch}`)], mirror);
       // Everything reachable from a tip already recorded was already reported, on whichever
       // branch: a merge of a known branch reports only the merge, a new branch only its own work.
       const known = [...new Set(Object.values(previous ?? {}))];
       for (const [branch, tip] of moved) {
         if (!previous || known.length === 0) {
           // First poll (or a repository that was empty until now): the tips, not the history.
+          changes.push(await tipChange(tip, branch));
+          continue;
+        }
+        const before = previous[branch];
+        if (before !== undefined && !(await hasCommit(before))) {
+          // The old tip is in neither the mirror nor the new history: the branch was rewritten
+          // while the mirror was away. What is new cannot be told, so the tip stands for it.
           changes.push(await tipChange(tip, branch));
           continue;
         }

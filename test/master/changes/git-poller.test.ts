@@ -228,4 +228,24 @@ describe('git poller', () => {
     assert.equal(sink.changes.at(-1)!.revision, next);
     await poller.stop();
   });
+
+  test('a wiped work dir: new commits are still told from old ones; a rewrite while it was away reports the tip', async () => {
+    const repo = newRepo();
+    commit(repo, 'base');
+    const kept = commit(repo, 'kept');
+    const { poller, sink, log, clock, workdir } = setup(repo);
+    await poller.poll();
+    const added = commit(repo, 'added while away');
+    rmSync(workdir, { recursive: true, force: true });
+    const again = gitPoller({ repo, branches: ['main'], interval: 30 }, { sink, clock, log, workdir });
+    assert.deepEqual(await again.poll(), { ok: true, changes: 1 });
+    assert.equal(sink.changes.at(-1)!.revision, added);
+
+    git(repo, 'reset', '-q', '--hard', kept);
+    git(repo, 'commit', '-q', '--amend', '-m', 'kept, reworded');
+    const rewritten = commit(repo, 'after the rewrite');
+    rmSync(workdir, { recursive: true, force: true });
+    assert.deepEqual(await again.poll(), { ok: true, changes: 1 });
+    assert.equal(sink.changes.at(-1)!.revision, rewritten);
+  });
 });
