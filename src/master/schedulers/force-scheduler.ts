@@ -156,3 +156,21 @@ export function forceScheduler(options: ForceOptions, deps: Pick<SchedulerDeps, 
     },
   };
 }
+
+/**
+ * `keel force --param k=v …` into the params object force() takes; the value is everything after
+ * the first `=`, so it may hold more. A pair without `=` or a name given twice is refused.
+ */
+export function parseParamAssignments(pairs: readonly string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) { problems.push(`${JSON.stringify(pair)}: write NAME=VALUE`); continue; }
+    const name = pair.slice(0, eq);
+    if (Object.hasOwn(params, name)) problems.push(`${name}: given twice`);
+    params[name] = pair.slice(eq + 1);
+  }
+  if (problems.length > 0) throw new KeelError('KEEL_ERR_FORCE_PARAMS', `--param: ${problems.join('; ')}`);
+  return params;
+}

@@ -2,7 +2,7 @@
 // problem reported before anything is queued.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { forceScheduler, validateForceParams, type ForceParam } from '../../../src/master/schedulers/force-scheduler.js';
+import { forceScheduler, parseParamAssignments, validateForceParams, type ForceParam } from '../../../src/master/schedulers/force-scheduler.js';
 import { KeelError } from '../../../src/errors.js';
 import { recordingSubmitter } from '../../helpers/recording-submitter.js';
 
@@ -65,5 +65,18 @@ describe('force scheduler', () => {
     assert.throws(() => forceScheduler({ builders: ['linux'], params: bad }, { submitter: recordingSubmitter() }), (err: unknown) =>
       err instanceof KeelError && err.code === 'KEEL_ERR_SCHEDULER_INVALID'
       && /params\.0\.default/.test(err.message) && /declared twice/.test(err.message) && /params\.2\.type/.test(err.message));
+  });
+});
+
+describe('keel force --param', () => {
+  test('NAME=VALUE pairs become params; the value keeps any further =', () => {
+    const given = parseParamAssignments(['pgo=yes', 'testopts=-j4 -u all=1', 'note=']);
+    assert.deepEqual(given, { pgo: 'yes', testopts: '-j4 -u all=1', note: '' });
+    assert.deepEqual(validateForceParams(params, { ...given, note: 'n' }).ok, true);
+  });
+
+  test('a pair without = or a name twice is refused', () => {
+    assert.throws(() => parseParamAssignments(['pgo', '=x', 'a=1', 'a=2']), (err: unknown) =>
+      err instanceof KeelError && err.code === 'KEEL_ERR_FORCE_PARAMS' && /"pgo": write NAME=VALUE/.test(err.message) && /"=x"/.test(err.message) && /a: given twice/.test(err.message));
   });
 });
