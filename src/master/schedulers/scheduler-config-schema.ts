@@ -1,30 +1,15 @@
-// The zod schemas of the `sources` and `schedulers` entries of a config, so that a wrong field is
-// reported with its path like every other config problem. The config schema plugs them in where
-// it now takes any `{ type }`; createSchedulers and gitPoller take what they output.
+// The zod schemas of the `schedulers` entries of a config, so that a wrong field is reported with
+// its path like every other config problem. The config schema plugs them in where it now takes
+// any `{ type }`; createSchedulers takes what they output.
 import { z } from 'zod';
 import type { RecordedChange } from '../changes/change.js';
-
-const fn = <T extends (...args: never[]) => unknown>(what: string) =>
-  z.custom<T>((v) => typeof v === 'function', { message: `expected a function (${what})` });
+import { functionSchema } from '../changes/source-config-schema.js';
 
 const builders = z.array(z.string().min(1)).min(1, 'at least one builder');
 const name = z.string().min(1).optional();
 const properties = z.record(z.string(), z.unknown()).optional();
 const seconds = z.number().positive();
-const isImportant = fn<(change: RecordedChange) => boolean>('change => boolean').optional();
-
-export const gitPollerConfigSchema = z.object({
-  type: z.literal('gitPoller'),
-  repo: z.string().min(1),
-  branches: z.union([z.array(z.string().min(1)).min(1), z.literal('all'), fn<(branch: string) => boolean>('branch => boolean')]).optional(),
-  interval: seconds.default(60),
-  category: z.string().optional(),
-  project: z.string().optional(),
-  revlink: fn<(revision: string) => string | undefined>('revision => url').optional(),
-  maxChangesPerBranch: z.number().int().positive().optional(),
-}).strict();
-
-export const sourceConfigSchema = z.discriminatedUnion('type', [gitPollerConfigSchema]);
+const isImportant = functionSchema<(change: RecordedChange) => boolean>('change => boolean').optional();
 
 const forceParamCommon = { name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a property name'), label: z.string().optional(), required: z.boolean().optional() };
 export const forceParamSchema = z.discriminatedUnion('type', [
@@ -38,7 +23,7 @@ export const forceParamSchema = z.discriminatedUnion('type', [
 export const schedulerConfigSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('onChange'), name, builders, properties,
-    branch: z.union([z.string().min(1), z.instanceof(RegExp), fn<(branch: string) => boolean>('branch => boolean')]).optional(),
+    branch: z.union([z.string().min(1), z.instanceof(RegExp), functionSchema<(branch: string) => boolean>('branch => boolean')]).optional(),
     repository: z.string().min(1).optional(),
     treeStableTimer: z.number().nonnegative().optional(),
     fileIsImportant: isImportant,
@@ -54,5 +39,4 @@ export const schedulerConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('force'), name, builders, properties, params: z.array(forceParamSchema).optional() }).strict(),
 ]);
 
-export type SourceConfigInput = z.input<typeof sourceConfigSchema>;
 export type SchedulerConfigInput = z.input<typeof schedulerConfigSchema>;

@@ -1,10 +1,10 @@
-// The config schemas of sources and schedulers: what they take (RegExp and functions included)
+// The config schemas of schedulers: what they take (RegExp and functions included)
 // and the paths of what they refuse; their output feeds createSchedulers as it is.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { silentLog } from '../../../src/master/master-deps.js';
 import { createSchedulers } from '../../../src/master/schedulers/create-schedulers.js';
-import { schedulerConfigSchema, sourceConfigSchema } from '../../../src/master/schedulers/scheduler-config-schema.js';
+import { schedulerConfigSchema } from '../../../src/master/schedulers/scheduler-config-schema.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { recordingSubmitter } from '../../helpers/recording-submitter.js';
 
@@ -33,13 +33,4 @@ test('wrong fields are reported with their paths', () => {
   assert.deepEqual(problems(schedulerConfigSchema.safeParse({ type: 'nightly', builders: ['x'], cron: '0 3 * * *', fileIsImportant: 'docs/' })),
     ['fileIsImportant: expected a function (change => boolean)']);
   assert.equal(schedulerConfigSchema.safeParse({ type: 'hourly', builders: ['x'] }).success, false);
-});
-
-test('a git poller source: defaults, functions, and its mistakes', () => {
-  assert.deepEqual(sourceConfigSchema.parse({ type: 'gitPoller', repo: 'https://github.com/python/cpython', branches: ['main'] }),
-    { type: 'gitPoller', repo: 'https://github.com/python/cpython', branches: ['main'], interval: 60 });
-  assert.equal(sourceConfigSchema.safeParse({ type: 'gitPoller', repo: '.', branches: (b: string) => b.startsWith('3.') }).success, true);
-  assert.deepEqual(problems(sourceConfigSchema.safeParse({ type: 'gitPoller', repo: '', interval: 0, branches: [], extra: 1 })), [
-    'repo: Too small: expected string to have >=1 characters', 'branches: Too small: expected array to have >=1 items', 'interval: Too small: expected number to be >0', ': Unrecognized key: "extra"',
-  ]);
 });
