@@ -30,27 +30,26 @@ export class FakeClock implements TimerClock {
   /** Moves time forward, firing each timer due on the way at its own time (timers it sets included). */
   advance(ms: number): void {
     const end = this.time + ms;
-    for (;;) {
-      const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((t) => t !== next);
-      this.time = next.at;
-      next.fn();
-    }
+    for (let timer = this.nextDue(end); timer; timer = this.nextDue(end)) timer.fn();
     this.time = end;
   }
 
   /** As advance, letting promise callbacks run after each timer so async work started by one settles. */
   async advanceAsync(ms: number): Promise<void> {
     const end = this.time + ms;
-    for (;;) {
-      const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((t) => t !== next);
-      this.time = next.at;
-      next.fn();
+    for (let timer = this.nextDue(end); timer; timer = this.nextDue(end)) {
+      timer.fn();
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.time = end;
+  }
+
+  /** Takes the earliest timer due by `end` off the list and moves time to it. */
+  private nextDue(end: number): PendingTimer | undefined {
+    const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+    if (!next) return undefined;
+    this.timers = this.timers.filter((t) => t !== next);
+    this.time = next.at;
+    return next;
   }
 }
