@@ -127,6 +127,7 @@ export function registerTestCommand(program: Command): void {
           nodeArgs,
           ...(huntLeaks ? { huntLeaks } : {}),
           write: (text) => process.stdout.write(text),
+          ...(process.stdout.isTTY && !process.env.CI ? { liveStatusColumns: () => process.stdout.columns || 80 } : {}),
           signal: controller.signal,
           ...(o.runningNotice !== undefined ? { runningNoticeSec: o.runningNotice } : {}),
         });

@@ -12,6 +12,7 @@ import { printSummary, printPassResult } from './summary.js';
 import { runTestProcess, type TestFile } from './test-process.js';
 import { writeJsonReport } from './json-report.js';
 import { writeJunitReport } from './junit-report.js';
+import { LiveStatus } from './live-status.js';
 import { applyLeakVerdict, describeSamples, type HuntSpec } from './hunt-leaks.js';
 
 export interface RunnerOptions {
@@ -44,6 +45,8 @@ export interface RunnerOptions {
   huntLeaks?: HuntSpec;
   /** Where the run's text goes; the CLI passes stdout. */
   write: (text: string) => void;
+  /** A terminal's width, when `write` goes to one: a live status line names the running files. */
+  liveStatusColumns?: () => number;
   /** Aborting it interrupts the run (Ctrl-C): running files are killed, the rest omitted. */
   signal?: AbortSignal;
   /** How often to name files that have been running long; regrtest's 30 s. */
@@ -56,8 +59,14 @@ export interface RunResult extends RunVerdict {
 
 const SLOW_FILE_SEC = 1;
 
-export async function runTests(opts: RunnerOptions): Promise<RunResult> {
+export async function runTests(options: RunnerOptions): Promise<RunResult> {
   const startedAt = performance.now();
+  // Sequential -v streams each file's output as it comes: a status line would cut through it.
+  const status =
+    options.liveStatusColumns && !(options.verbose && (options.jobs === null || options.jobs === 1))
+      ? new LiveStatus(options.write, options.liveStatusColumns)
+      : undefined;
+  const opts: RunnerOptions = status ? { ...options, write: status.write } : options;
   const startedWall = new Date();
   const out = (line = '') => opts.write(line + '\n');
 
@@ -106,6 +115,7 @@ export async function runTests(opts: RunnerOptions): Promise<RunResult> {
       filter,
       attempt: 1,
       counterBase: opts.forever ? filesRun : undefined,
+      status,
     });
     filesRun += runs.runs.length;
     interrupted = runs.interrupted;
@@ -137,6 +147,7 @@ export async function runTests(opts: RunnerOptions): Promise<RunResult> {
       files: rerunFiles,
       filter,
       attempt: 2,
+      status,
       rerunFilters: new Map(toRerun.map((r) => [r.name, rerunSelection(r)])),
       suitesOf: new Map(toRerun.map((r) => [r.name, new Set(r.suites)])),
     });
@@ -190,6 +201,7 @@ interface PassOptions {
   counterBase?: number | undefined;
   rerunFilters?: Map<string, string[][] | null>;
   suitesOf?: Map<string, Set<string>>;
+  status?: LiveStatus | undefined;
 }
 
 async function runPass(p: PassOptions): Promise<{ runs: FileRun[]; interrupted: boolean }> {
@@ -213,10 +225,23 @@ async function runPass(p: PassOptions): Promise<{ runs: FileRun[]; interrupted: 
   }, noticeEvery);
   notice.unref();
 
+  const showStatus = () => {
+    if (!p.status) return;
+    const now = performance.now();
+    const names = [...active].map(([n, since]) => `${n} (${formatDuration((now - since) / 1000)})`);
+    if (!names.length) return p.status.clear();
+    const done = runs.length + (p.counterBase ?? 0);
+    const counter = p.counterBase !== undefined ? `[${done}]` : `[${done}/${total}${failedCount ? `/${failedCount}` : ''}]`;
+    p.status.show(`${progressPrefix(p.startedAt)} ${counter} running (${names.length}): ${names.join(', ')}`);
+  };
+  const ticker = p.status ? setInterval(showStatus, 1000) : undefined;
+  ticker?.unref();
+
   const runOne = async (file: TestFile) => {
     const rerunOnly = p.rerunFilters?.get(file.name);
     const filter = rerunOnly ? exactNameFilter(rerunOnly, p.suitesOf?.get(file.name)) : p.filter;
     active.set(file.name, performance.now());
+    showStatus();
     if (live) out(`${progressPrefix(p.startedAt)} ${file.name}`);
     const run = await runTestProcess(file, {
       cwd: opts.cwd,
@@ -235,6 +260,7 @@ async function runPass(p: PassOptions): Promise<{ runs: FileRun[]; interrupted: 
     if (opts.huntLeaks) applyLeakVerdict(run, opts.huntLeaks);
     active.delete(file.name);
     runs.push(run);
+    showStatus();
     if (FAILING_STATES.has(run.state) || (opts.failEnvChanged && run.state === 'env changed')) failedCount++;
     if (run.state === 'interrupted') return;
     const done = runs.length + (p.counterBase ?? 0);
@@ -253,6 +279,8 @@ async function runPass(p: PassOptions): Promise<{ runs: FileRun[]; interrupted: 
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(p.jobs, p.files.length)) }, worker));
   clearInterval(notice);
+  clearInterval(ticker);
+  p.status?.clear();
   const interrupted = opts.signal?.aborted === true;
   if (interrupted) {
     for (const r of runs) if (r.state === 'interrupted') out(`Killed the process of ${r.name} (interrupted)`);
