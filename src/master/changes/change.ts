@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { KeelError } from '../../errors.js';
 
 /** Where a change came from; the schedulers and the UI may tell them apart. */
-export const CHANGE_SOURCES = ['poller', 'github', 'gitlab', 'generic', 'api'] as const;
+const CHANGE_SOURCES = ['poller', 'github', 'gitlab', 'generic', 'api'] as const;
 export type ChangeSource = (typeof CHANGE_SOURCES)[number];
 
 /**

@@ -6,7 +6,7 @@ import { z } from 'zod';
 export const functionSchema = <T extends (...args: never[]) => unknown>(what: string) =>
   z.custom<T>((v) => typeof v === 'function', { message: `expected a function (${what})` });
 
-export const gitPollerConfigSchema = z.object({
+const gitPollerConfigSchema = z.object({
   type: z.literal('gitPoller'),
   repo: z.string().min(1),
   branches: z.union([z.array(z.string().min(1)).min(1), z.literal('all'), functionSchema<(branch: string) => boolean>('branch => boolean')]).optional(),
@@ -19,4 +19,3 @@ export const gitPollerConfigSchema = z.object({
 
 export const sourceConfigSchema = z.discriminatedUnion('type', [gitPollerConfigSchema]);
 
-export type SourceConfigInput = z.input<typeof sourceConfigSchema>;

@@ -41,7 +41,7 @@ export function secretsEqual(received: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-export type Decoded = { ok: true; value: unknown } | { ok: false; result: WebhookResult };
+type Decoded = { ok: true; value: unknown } | { ok: false; result: WebhookResult };
 
 /** JSON, or a form body whose `payload` field holds the JSON (GitHub's other content type). */
 export function decodeBody(headers: WebhookHeaders, rawBody: Buffer | string): Decoded {

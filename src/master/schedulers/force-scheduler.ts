@@ -22,7 +22,7 @@ export type ForceParamValue = string | boolean | number;
 export type ForceParamsCheck = { ok: true; values: Record<string, ForceParamValue> } | { ok: false; problems: string[] };
 
 /** Checks a parameter list written in a config; throws KEEL_ERR_SCHEDULER_INVALID naming each problem. */
-export function checkForceParamSpecs(params: readonly ForceParam[], who: string): void {
+function checkForceParamSpecs(params: readonly ForceParam[], who: string): void {
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const [i, p] of params.entries()) {

@@ -12,7 +12,7 @@ const seconds = z.number().positive();
 const isImportant = functionSchema<(change: RecordedChange) => boolean>('change => boolean').optional();
 
 const forceParamCommon = { name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a property name'), label: z.string().optional(), required: z.boolean().optional() };
-export const forceParamSchema = z.discriminatedUnion('type', [
+const forceParamSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('string'), ...forceParamCommon, default: z.string().optional(), regex: z.instanceof(RegExp).optional(), maxLength: z.number().int().positive().optional() }).strict(),
   z.object({ type: z.literal('choice'), ...forceParamCommon, choices: z.array(z.string()).min(1), default: z.string().optional() }).strict()
     .refine((p) => p.default === undefined || p.choices.includes(p.default), { message: 'default must be one of the choices', path: ['default'] }),
@@ -39,4 +39,3 @@ export const schedulerConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('force'), name, builders, properties, params: z.array(forceParamSchema).optional() }).strict(),
 ]);
 
-export type SchedulerConfigInput = z.input<typeof schedulerConfigSchema>;

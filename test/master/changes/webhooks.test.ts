@@ -8,13 +8,22 @@ import type { Change } from '../../../src/master/changes/change.js';
 import { handleGenericHook } from '../../../src/master/changes/generic-hook.js';
 import { githubSignature, handleGithubHook } from '../../../src/master/changes/github-hook.js';
 import { handleGitlabHook } from '../../../src/master/changes/gitlab-hook.js';
-import type { WebhookResult } from '../../../src/master/changes/webhook-request.js';
+import type { WebhookHandler, WebhookResult } from '../../../src/master/changes/webhook-request.js';
 
 const SECRET = 'hook secret';
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 let recorded: Change[] = [];
 let server: Server;
 let base: string;
+
+// Each route binds a handler to its options, as the master's config will.
+const bind = <O>(handler: WebhookHandler<O>, options: O) => (headers: Parameters<WebhookHandler<O>>[0], raw: Buffer) => handler(headers, raw, options);
+const routes: Record<string, (headers: Parameters<WebhookHandler<unknown>>[0], raw: Buffer) => WebhookResult> = {
+  '/hooks/github': bind(handleGithubHook, { secret: SECRET, now: () => NOW }),
+  '/hooks/github-head': bind(handleGithubHook, { pullRequestRef: 'head', now: () => NOW }),
+  '/hooks/gitlab': bind(handleGitlabHook, { token: SECRET, now: () => NOW }),
+  '/hooks/generic': bind(handleGenericHook, { tokens: ['t-1', 't-2'], now: () => NOW }),
+};
 
 // What the master's /hooks routes do: raw body in, handler, record only what a 200 accepted.
 before(async () => {
@@ -23,12 +32,9 @@ before(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      let result: WebhookResult;
-      if (req.url === '/hooks/github') result = handleGithubHook(req.headers, raw, { secret: SECRET, now: () => NOW });
-      else if (req.url === '/hooks/github-head') result = handleGithubHook(req.headers, raw, { pullRequestRef: 'head', now: () => NOW });
-      else if (req.url === '/hooks/gitlab') result = handleGitlabHook(req.headers, raw, { token: SECRET, now: () => NOW });
-      else if (req.url === '/hooks/generic') result = handleGenericHook(req.headers, raw, { tokens: ['t-1', 't-2'], now: () => NOW });
-      else { res.writeHead(404).end(); return; }
+      const route = routes[req.url ?? ''];
+      if (!route) { res.writeHead(404).end(); return; }
+      const result: WebhookResult = route(req.headers, raw);
       if (result.status === 200) recorded.push(...result.changes);
       res.writeHead(result.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ reason: result.reason, changes: result.changes.length }));
