@@ -1,13 +1,16 @@
 // The Storage interface over Kysely: the same queries for SQLite (better-sqlite3, WAL) and
 // PostgreSQL (pg). Only the connection set-up and migrations' column kinds differ by backend.
 import type { Kysely, Selectable } from 'kysely';
+import type { TestOutcome } from '../results/model.js';
 import { chunkText, decodeLogChunk } from './log-chunks.js';
 import type { Backend } from './migrations.js';
 import type {
-  BuilderRecord, BuildQuery, BuildRecord, BuildRequestRecord, EncodedLogChunk, LogLine, LogRecord,
-  NewBuild, NewBuildRequest, StepRecord, Storage, WorkerRecord,
+  BuilderRecord, BuildQuery, BuildRecord, BuildRequestRecord, EncodedLogChunk, InsightOutcomeRow, InsightQuery,
+  LaneBuild, LogLine, LogRecord, NewBuild, NewBuildRequest, NewTestOutcome, QuarantineRecord, StepRecord, Storage,
+  TestOutcomeRow, WorkerRecord,
 } from './storage.js';
-import type { BuildRequestsTable, BuildsTable, KeelDatabase, LogsTable, StepsTable } from './schema.js';
+import { MAX_STORED_DETAILS } from './storage.js';
+import type { BuildRequestsTable, BuildsTable, KeelDatabase, LogsTable, StepsTable, TestOutcomesTable } from './schema.js';
 
 const parseJson = <T>(text: string, fallback: T): T => {
   try {
@@ -45,6 +48,23 @@ function toStep(row: Selectable<StepsTable>): StepRecord {
 function toLog(row: Selectable<LogsTable>): LogRecord {
   return { id: row.id, stepId: row.step_id, name: row.name, numLines: row.num_lines, finished: row.finished !== 0 };
 }
+
+function toTestOutcome(row: Selectable<TestOutcomesTable>): TestOutcomeRow {
+  return {
+    id: row.id, buildId: row.build_id, builder: row.builder, branch: row.branch, revision: row.revision, worker: row.worker,
+    step: row.step, testId: row.test_id, file: row.file, name: row.name, outcome: row.outcome as TestOutcome,
+    attempt: row.attempt, durationMs: row.duration_ms === null ? null : Number(row.duration_ms), message: row.message,
+    details: row.details, fingerprint: row.fingerprint, startedAt: Number(row.started_at),
+  };
+}
+
+/**
+ * Rows per INSERT: 17 columns each stays far below SQLite's and PostgreSQL's bound-parameter
+ * limits, and few distinct statement texts (one per remainder size) stay in SQLite's cache.
+ */
+const INSERT_BATCH = 100;
+
+const FAILED_OUTCOMES: readonly TestOutcome[] = ['fail', 'error', 'flaky'];
 
 /** How many chunks one query of the raw download fetches: bounds memory to a few MB. */
 const RAW_PAGE_CHUNKS = 16;
@@ -273,6 +293,94 @@ export class KyselyStorage implements Storage {
         next = row.last_line + 1;
       }
     }
+  }
+
+  async addTestOutcomes(outcomes: readonly NewTestOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const rows = outcomes.map((o) => ({
+      build_id: o.buildId, builder: o.builder, branch: o.branch, revision: o.revision, worker: o.worker, step: o.step,
+      test_id: o.testId, file: o.file, name: o.name, outcome: o.outcome, attempt: o.attempt,
+      duration_ms: o.durationMs === null ? null : Math.round(o.durationMs), message: o.message,
+      details: o.details !== null && o.details.length > MAX_STORED_DETAILS ? `${o.details.slice(0, MAX_STORED_DETAILS)}\n… (cut)` : o.details,
+      fingerprint: o.fingerprint, started_at: o.startedAt,
+    }));
+    await this.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < rows.length; i += INSERT_BATCH) {
+        await tx.insertInto('test_outcomes').values(rows.slice(i, i + INSERT_BATCH)).execute();
+      }
+    });
+  }
+
+  async listTestOutcomes(buildId: number, outcomes?: readonly TestOutcome[]): Promise<TestOutcomeRow[]> {
+    let q = this.db.selectFrom('test_outcomes').selectAll().where('build_id', '=', buildId);
+    if (outcomes !== undefined) {
+      if (outcomes.length === 0) return [];
+      q = q.where('outcome', 'in', outcomes);
+    }
+    return (await q.orderBy('id').execute()).map(toTestOutcome);
+  }
+
+  async testHistory(testId: string, limit: number): Promise<TestOutcomeRow[]> {
+    const rows = await this.db.selectFrom('test_outcomes').selectAll().where('test_id', '=', testId)
+      .orderBy('started_at', 'desc').orderBy('build_id', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toTestOutcome);
+  }
+
+  async listInsightOutcomes(query: InsightQuery): Promise<InsightOutcomeRow[]> {
+    const since = query.since ?? 0;
+    // The subquery is answered by the partial index of failures alone; the outer one walks the
+    // (test_id, started_at, build_id) index, so the rows come in order without a sort.
+    let candidates = this.db.selectFrom('test_outcomes').select('test_id')
+      .where('outcome', 'in', FAILED_OUTCOMES).where('started_at', '>=', since);
+    if (query.branch !== undefined) candidates = candidates.where('branch', '=', query.branch);
+    let q = this.db.selectFrom('test_outcomes')
+      .select(['test_id', 'build_id', 'builder', 'branch', 'revision', 'worker', 'outcome', 'attempt', 'started_at', 'fingerprint'])
+      .where('test_id', 'in', candidates).where('started_at', '>=', since);
+    if (query.branch !== undefined) q = q.where('branch', '=', query.branch);
+    const rows = await q.orderBy('test_id').orderBy('started_at').orderBy('build_id').execute();
+    const out: InsightOutcomeRow[] = new Array<InsightOutcomeRow>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      out[i] = {
+        testId: r.test_id, buildId: r.build_id, builder: r.builder, branch: r.branch, revision: r.revision, worker: r.worker,
+        outcome: r.outcome as TestOutcome, attempt: r.attempt, startedAt: Number(r.started_at), fingerprint: r.fingerprint ?? undefined,
+      };
+    }
+    return out;
+  }
+
+  async latestLaneBuilds(query: InsightQuery): Promise<LaneBuild[]> {
+    // Per lane, the greatest (started_at, build_id): the lane index gives the start, then the
+    // build of that start with the greatest id.
+    let lanes = this.db.selectFrom('test_outcomes')
+      .select(['builder', 'branch', (eb) => eb.fn.max('started_at').as('started_at')])
+      .where('started_at', '>=', query.since ?? 0);
+    if (query.branch !== undefined) lanes = lanes.where('branch', '=', query.branch);
+    const latest = await lanes.groupBy(['builder', 'branch']).execute();
+    const out: LaneBuild[] = [];
+    for (const lane of latest) {
+      const row = await this.db.selectFrom('test_outcomes').select(['build_id', 'revision', 'worker'])
+        .where('builder', '=', lane.builder).where('branch', '=', lane.branch).where('started_at', '=', lane.started_at)
+        .orderBy('build_id', 'desc').limit(1).executeTakeFirst();
+      if (row) out.push({ builder: lane.builder, branch: lane.branch, buildId: row.build_id, revision: row.revision, worker: row.worker, startedAt: Number(lane.started_at) });
+    }
+    return out.sort((a, b) => (a.builder < b.builder ? -1 : a.builder > b.builder ? 1 : a.branch < b.branch ? -1 : a.branch > b.branch ? 1 : 0));
+  }
+
+  async quarantineTest(testId: string, reason: string | null, now: number): Promise<boolean> {
+    const res = await this.db.insertInto('quarantined_tests').values({ test_id: testId, reason, created_at: now })
+      .onConflict((oc) => oc.column('test_id').doNothing()).executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async unquarantineTest(testId: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('quarantined_tests').where('test_id', '=', testId).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async listQuarantinedTests(): Promise<QuarantineRecord[]> {
+    const rows = await this.db.selectFrom('quarantined_tests').selectAll().orderBy('test_id').execute();
+    return rows.map((r) => ({ testId: r.test_id, reason: r.reason, createdAt: Number(r.created_at) }));
   }
 
   async close(): Promise<void> {

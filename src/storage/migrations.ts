@@ -1,6 +1,6 @@
 // Schema migrations, in order. Each migration is written once for both backends; the few
 // differences (auto-increment ids, binary columns, big integers) come from `ColumnKinds`.
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import type { Kysely, Migration } from 'kysely';
 import { KeelError } from '../errors.js';
 
@@ -99,9 +99,53 @@ function initial(backend: Backend): Migration {
   };
 }
 
+/**
+ * Test outcomes and quarantine (issue 6). The indexes are the ones docs/insight.md asks for:
+ * one test's history; the partial index of failures, small because most outcomes are passes,
+ * that finds the tests worth reading for the flaky and regression pass; lanes; fingerprints.
+ */
+function testOutcomes(backend: Backend): Migration {
+  const k = kinds(backend);
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('test_outcomes')
+        .addColumn('id', k.id, (c) => c.primaryKey())
+        .addColumn('build_id', 'integer', (c) => c.notNull().references('builds.id'))
+        .addColumn('builder', 'text', (c) => c.notNull())
+        .addColumn('branch', 'text', (c) => c.notNull())
+        .addColumn('revision', 'text', (c) => c.notNull())
+        .addColumn('worker', 'text', (c) => c.notNull())
+        .addColumn('step', 'text', (c) => c.notNull())
+        .addColumn('test_id', 'text', (c) => c.notNull())
+        .addColumn('file', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('duration_ms', 'integer')
+        .addColumn('message', 'text')
+        .addColumn('details', 'text')
+        .addColumn('fingerprint', 'text')
+        .addColumn('started_at', k.time, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('test_outcomes_build').on('test_outcomes').columns(['build_id', 'outcome']).execute();
+      await db.schema.createIndex('test_outcomes_test').on('test_outcomes').columns(['test_id', 'started_at', 'build_id']).execute();
+      await db.schema.createIndex('test_outcomes_failures').on('test_outcomes').columns(['test_id', 'started_at'])
+        .where(sql.ref('outcome'), 'in', [sql.lit('fail'), sql.lit('error'), sql.lit('flaky')]).execute();
+      await db.schema.createIndex('test_outcomes_lane').on('test_outcomes').columns(['builder', 'branch', 'started_at']).execute();
+      await db.schema.createIndex('test_outcomes_fingerprint').on('test_outcomes').column('fingerprint')
+        .where('fingerprint', 'is not', null).execute();
+      await db.schema.createTable('quarantined_tests')
+        .addColumn('test_id', 'text', (c) => c.primaryKey())
+        .addColumn('reason', 'text')
+        .addColumn('created_at', k.time, (c) => c.notNull())
+        .execute();
+    },
+  };
+}
+
 /** Brings the database to the newest schema; safe to call on every start and from several masters. */
 export async function migrateToLatest(db: Kysely<unknown>, backend: Backend): Promise<void> {
-  const migrations: Record<string, Migration> = { '0001_initial': initial(backend) };
+  const migrations: Record<string, Migration> = { '0001_initial': initial(backend), '0002_test_outcomes': testOutcomes(backend) };
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error } = await migrator.migrateToLatest();
   if (error) throw new KeelError('KEEL_ERR_STORAGE', `database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

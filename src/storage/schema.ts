@@ -82,6 +82,38 @@ export interface LogChunksTable {
   raw_bytes: number;
 }
 
+/** One test's outcome in one build (issue 6 part 4): what the insight rules read back. */
+export interface TestOutcomesTable {
+  id: Generated<number>;
+  build_id: number;
+  builder: string;
+  branch: string;
+  revision: string;
+  worker: string;
+  /** The step's name: a build may run several test steps. */
+  step: string;
+  test_id: string;
+  file: string;
+  name: string;
+  /** pass | fail | error | skip | xfail | flaky (the result model's outcomes). */
+  outcome: string;
+  attempt: number;
+  duration_ms: number | null;
+  message: string | null;
+  /** The traceback, cut to MAX_STORED_DETAILS characters. */
+  details: string | null;
+  fingerprint: string | null;
+  /** The build's start, so every outcome of a build sorts together. */
+  started_at: number;
+}
+
+/** Tests whose failures no longer turn a build red; they still run and are recorded. */
+export interface QuarantinedTestsTable {
+  test_id: string;
+  reason: string | null;
+  created_at: number;
+}
+
 export interface KeelDatabase {
   workers: WorkersTable;
   builders: BuildersTable;
@@ -90,4 +122,6 @@ export interface KeelDatabase {
   steps: StepsTable;
   logs: LogsTable;
   log_chunks: LogChunksTable;
+  test_outcomes: TestOutcomesTable;
+  quarantined_tests: QuarantinedTestsTable;
 }

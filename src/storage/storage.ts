@@ -5,6 +5,7 @@
 // method may be called concurrently; the ones that must be atomic across masters sharing one
 // PostgreSQL (claiming a request, numbering a build) say so. Errors: a failing query rejects
 // with the driver's error; absent rows come back as `undefined`, never as an error.
+import type { TestOutcome } from '../results/model.js';
 import type { Backend } from './migrations.js';
 
 export type { Backend };
@@ -117,6 +118,75 @@ export interface EncodedLogChunk {
   streams: string;
 }
 
+/** One test's outcome in one build, as the build engine stores it (issue 6). */
+export interface NewTestOutcome {
+  buildId: number;
+  builder: string;
+  branch: string;
+  revision: string;
+  worker: string;
+  /** The step's name. */
+  step: string;
+  testId: string;
+  file: string;
+  name: string;
+  outcome: TestOutcome;
+  attempt: number;
+  durationMs: number | null;
+  message: string | null;
+  /** Cut to MAX_STORED_DETAILS characters on insert. */
+  details: string | null;
+  fingerprint: string | null;
+  /** The build's start (epoch ms): every outcome of a build sorts together. */
+  startedAt: number;
+}
+
+export interface TestOutcomeRow extends NewTestOutcome {
+  id: number;
+}
+
+/** A traceback longer than this is cut when stored; the log keeps the whole of it. */
+export const MAX_STORED_DETAILS = 16 * 1024;
+
+/**
+ * What the flaky and regression pass reads: no message nor details, so a million rows stay
+ * small. The shape is insight's TestOutcomeRecord, with a null for a missing fingerprint.
+ */
+export interface InsightOutcomeRow {
+  testId: string;
+  buildId: number;
+  builder: string;
+  branch: string;
+  revision: string;
+  worker: string;
+  outcome: TestOutcome;
+  attempt: number;
+  startedAt: number;
+  fingerprint: string | undefined;
+}
+
+export interface InsightQuery {
+  /** Only builds started at or after this (epoch ms). */
+  since?: number;
+  branch?: string;
+}
+
+/** The latest build of one lane (builder and branch) that stored any test outcome. */
+export interface LaneBuild {
+  builder: string;
+  branch: string;
+  buildId: number;
+  revision: string;
+  worker: string;
+  startedAt: number;
+}
+
+export interface QuarantineRecord {
+  testId: string;
+  reason: string | null;
+  createdAt: number;
+}
+
 export interface Storage {
   readonly backend: Backend;
 
@@ -174,6 +244,27 @@ export interface Storage {
   readLogLines(logId: number, first: number, count: number): Promise<LogLine[]>;
   /** The log as plain text (no stream tags), chunk by chunk, never all in memory. */
   streamLogText(logId: number): AsyncIterable<Buffer>;
+
+  /** Stores a build's test outcomes in one transaction: all of them or none. */
+  addTestOutcomes(outcomes: readonly NewTestOutcome[]): Promise<void>;
+  /** A build's outcomes in the order they were stored, optionally only some outcomes. */
+  listTestOutcomes(buildId: number, outcomes?: readonly TestOutcome[]): Promise<TestOutcomeRow[]>;
+  /** One test's outcomes, newest build first, at most `limit`. */
+  testHistory(testId: string, limit: number): Promise<TestOutcomeRow[]>;
+  /**
+   * Every outcome of the tests that failed, errored or flaked at least once in the span, in
+   * (test id, build start, build id) order: tests that only ever passed cannot be flaky nor
+   * regressed, and most tests are those, so they are never read.
+   */
+  listInsightOutcomes(query: InsightQuery): Promise<InsightOutcomeRow[]>;
+  /** The latest build of every lane (builder and branch) that stored test outcomes. */
+  latestLaneBuilds(query: InsightQuery): Promise<LaneBuild[]>;
+  /** Quarantines a test (by its whole id); false when it already was. */
+  quarantineTest(testId: string, reason: string | null, now: number): Promise<boolean>;
+  /** Lifts a quarantine; false when the test was not quarantined. */
+  unquarantineTest(testId: string): Promise<boolean>;
+  /** Sorted by test id. */
+  listQuarantinedTests(): Promise<QuarantineRecord[]>;
 
   close(): Promise<void>;
 }

@@ -5,7 +5,8 @@ import { describe, it, before, after } from 'node:test';
 import { LogWriter } from '../../src/storage/log-writer.js';
 import { CHUNK_TARGET_BYTES } from '../../src/storage/log-chunks.js';
 import { KyselyStorage } from '../../src/storage/kysely-storage.js';
-import type { Storage } from '../../src/storage/storage.js';
+import { MAX_STORED_DETAILS } from '../../src/storage/storage.js';
+import type { BuildRecord, NewTestOutcome, Storage } from '../../src/storage/storage.js';
 
 export function storageConformance(name: string, open: () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>): void {
   describe(`storage conformance: ${name}`, () => {
@@ -195,6 +196,68 @@ export function storageConformance(name: string, open: () => Promise<{ storage: 
         .where('log_id', '=', log.id).where('first_line', '=', 0).execute();
       assert.deepEqual((await storage.readLogLines(log.id, expected.length - 2, 2)).map((l) => l.text), expected.slice(-2));
       await assert.rejects(storage.readLogLines(log.id, 0, 1));
+    });
+
+    it('stores a build\'s test outcomes in one go and reads them back by build, test and failure', async () => {
+      const req = await storage.addBuildRequest({ builder: 'to', submittedAt: 1 });
+      const builds: BuildRecord[] = [];
+      for (let i = 0; i < 4; i++) builds.push(await storage.createBuild({ requestId: req, builder: i === 3 ? 'to-b' : 'to', worker: 'w', master: 'm', startedAt: 100 + i }));
+      const row = (build: number, testId: string, outcome: NewTestOutcome['outcome'], extra: Partial<NewTestOutcome> = {}): NewTestOutcome => ({
+        buildId: builds[build]!.id, builder: builds[build]!.builder, branch: 'main', revision: `r${build}`, worker: 'w', step: 'test',
+        testId, file: testId.split(' > ')[0]!, name: testId.split(' > ').slice(1).join(' > '), outcome, attempt: outcome === 'flaky' ? 2 : 1,
+        durationMs: 12.6, message: null, details: null, fingerprint: null, startedAt: 100 + build, ...extra,
+      });
+      // More rows than one INSERT batch, with a test id full of spaces, '>' and slashes.
+      const many = Array.from({ length: 250 }, (_, i) => row(0, `suite/a.test.ts > case ${i}`, 'pass'));
+      const odd = 'dir/sub dir/x.test.ts > describe > it "quoted" / ünïcode';
+      await storage.addTestOutcomes([...many, row(0, odd, 'fail', { message: 'AssertionError: 1 != 2', details: 'x'.repeat(MAX_STORED_DETAILS + 10), fingerprint: 'abc' })]);
+      await storage.addTestOutcomes([row(1, odd, 'flaky', { fingerprint: 'abc' }), row(1, 'suite/a.test.ts > case 1', 'skip')]);
+      await storage.addTestOutcomes([row(2, odd, 'pass'), row(2, 'only passes', 'pass')]);
+      await storage.addTestOutcomes([row(3, 'other', 'error', { fingerprint: 'def' })]);
+      await storage.addTestOutcomes([]);
+      const all = await storage.listTestOutcomes(builds[0]!.id);
+      assert.equal(all.length, 251);
+      assert.deepEqual(all.slice(0, 2).map((r) => r.testId), ['suite/a.test.ts > case 0', 'suite/a.test.ts > case 1']);
+      const failed = await storage.listTestOutcomes(builds[0]!.id, ['fail', 'error']);
+      assert.equal(failed.length, 1);
+      const f = failed[0]!;
+      assert.deepEqual([f.testId, f.file, f.outcome, f.attempt, f.durationMs, f.message, f.fingerprint, f.startedAt, f.builder, f.revision, f.step],
+        [odd, 'dir/sub dir/x.test.ts', 'fail', 1, 13, 'AssertionError: 1 != 2', 'abc', 100, 'to', 'r0', 'test']);
+      assert.ok(f.details !== null && f.details.length < MAX_STORED_DETAILS + 20 && f.details.endsWith('(cut)'));
+      assert.deepEqual(await storage.listTestOutcomes(builds[0]!.id, []), []);
+      // A failing insert stores nothing of its batch.
+      await assert.rejects(storage.addTestOutcomes([row(2, 'x', 'pass'), row(2, 'y', 'pass', { buildId: 999999 })]));
+      assert.deepEqual((await storage.listTestOutcomes(builds[2]!.id)).map((r) => r.testId), [odd, 'only passes']);
+
+      const history = await storage.testHistory(odd, 10);
+      assert.deepEqual(history.map((r) => [r.buildId, r.outcome]), [[builds[2]!.id, 'pass'], [builds[1]!.id, 'flaky'], [builds[0]!.id, 'fail']]);
+      assert.equal((await storage.testHistory(odd, 1)).length, 1);
+
+      // Only the tests that ever failed, errored or flaked, in test then build-time order.
+      const insight = await storage.listInsightOutcomes({});
+      assert.deepEqual(insight.map((r) => [r.testId, r.buildId, r.outcome, r.fingerprint]), [
+        [odd, builds[0]!.id, 'fail', 'abc'], [odd, builds[1]!.id, 'flaky', 'abc'], [odd, builds[2]!.id, 'pass', undefined],
+        ['other', builds[3]!.id, 'error', 'def'],
+      ].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : 0)));
+      assert.deepEqual((await storage.listInsightOutcomes({ since: 101 })).map((r) => r.buildId), [builds[1]!.id, builds[2]!.id, builds[3]!.id]);
+      assert.deepEqual(await storage.listInsightOutcomes({ branch: 'nope' }), []);
+      const lanes = await storage.latestLaneBuilds({});
+      assert.deepEqual(lanes.map((l) => [l.builder, l.branch, l.buildId, l.revision, l.startedAt]), [
+        ['to', 'main', builds[2]!.id, 'r2', 102], ['to-b', 'main', builds[3]!.id, 'r3', 103],
+      ]);
+    });
+
+    it('quarantines tests by their whole id', async () => {
+      const id = 'test_ssl > ThreadedTests > test echo/x';
+      assert.equal(await storage.quarantineTest(id, 'flaky on macOS', 5), true);
+      assert.equal(await storage.quarantineTest(id, 'again', 6), false);
+      await storage.quarantineTest('a_first', null, 7);
+      assert.deepEqual(await storage.listQuarantinedTests(), [
+        { testId: 'a_first', reason: null, createdAt: 7 }, { testId: id, reason: 'flaky on macOS', createdAt: 5 },
+      ]);
+      assert.equal(await storage.unquarantineTest(id), true);
+      assert.equal(await storage.unquarantineTest(id), false);
+      assert.deepEqual((await storage.listQuarantinedTests()).map((q) => q.testId), ['a_first']);
     });
   });
 }
