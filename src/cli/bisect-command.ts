@@ -1,19 +1,8 @@
 // `keel bisect`: the smallest subset of some test files' tests that still fails when they run
 // together in one process (CPython's test.bisect_cmd).
 import type { Command } from 'commander';
-import { KeelError } from '../errors.js';
+import { collect, collectList, integer } from './option-parsers.js';
 import { runBisect } from '../runner/bisect.js';
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-const collectList = (value: string, previous: string[]) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
-
-function integer(name: string, min: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new KeelError('KEEL_ERR_USAGE', `${name} expects an integer >= ${min}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
 
 interface BisectCommandOptions {
   testdir: string;

@@ -1,19 +1,9 @@
 // `keel test`: the regression test runner, modelled on CPython's `python -m test`.
 import { type Command, Option } from 'commander';
 import { KeelError } from '../errors.js';
+import { collect, collectList, integer } from './option-parsers.js';
 import { parseHuntSpec } from '../runner/hunt-leaks.js';
 import { runTests } from '../runner/run-tests.js';
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-const collectList = (value: string, previous: string[]) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
-
-function integer(name: string, min: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new KeelError('KEEL_ERR_USAGE', `${name} expects an integer >= ${min}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
 
 function positiveSeconds(value: string) {
   const n = Number(value);

@@ -1,7 +1,7 @@
 // Runs the real `keel` command (the compiled bin) in a child process, on suites of test files
 // written to fresh temporary directories.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,19 +62,4 @@ export function closingLines(stdout: string): { result: string | undefined; test
     result: /^Result: (.*)$/m.exec(stdout)?.[1],
     tests: /^Tests: (.*)$/m.exec(stdout)?.[1],
   };
-}
-
-/** Whether a process still runs; a zombie (killed, not yet reaped by init) does not. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { closingLines, collect, isAlive, makeSuite, removeSuite, startKeel } from '../helpers/keel-cli.js';
+import { closingLines, collect, makeSuite, removeSuite, startKeel } from '../helpers/keel-cli.js';
+import { running } from '../helpers/processes.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeSuite));
@@ -44,5 +45,5 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) test(`${signal} kills runni
   assert.match(r.stdout, /2 test files omitted:\n {4}b_slow c_never\n/);
   assert.match(r.stdout, new RegExp(`Test suite interrupted by signal ${signal}\\.`));
   assert.match(r.stdout, /Tests: 1 passed, 0 failed, 0 skipped/);
-  assert.equal(isAlive(slowPid), false, 'the running test process was killed');
+  assert.equal(running(slowPid), false, 'the running test process was killed');
 });

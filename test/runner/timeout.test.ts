@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { closingLines, isAlive, makeSuite, removeSuite, runKeel } from '../helpers/keel-cli.js';
+import { closingLines, makeSuite, removeSuite, runKeel } from '../helpers/keel-cli.js';
+import { running } from '../helpers/processes.js';
 
 describe('keel test --timeout', () => {
   const dirs: string[] = [];
@@ -34,7 +35,7 @@ function spinForever() { for (;;) {} }
     assert.match(r.stdout, /good passed/);
     assert.deepEqual(closingLines(r.stdout), { result: 'FAILURE', tests: '1 passed, 1 failed, 0 skipped' });
     const grandchild = Number(readFileSync(path.join(dir, 'grandchild.pid'), 'utf8'));
-    assert.equal(isAlive(grandchild), false, 'the sleep started by the hung test was killed too');
+    assert.equal(running(grandchild), false, 'the sleep started by the hung test was killed too');
   });
 
   test('the stack is dumped even after a flood of output', async () => {
