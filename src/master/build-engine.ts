@@ -8,6 +8,7 @@ import type { Clock, MasterLog } from './master-deps.js';
 import { worstResult } from './results.js';
 import type { BuildResult } from './results.js';
 import { commandForStep, propertyPatterns } from './step-commands.js';
+import { outcomeRows, stepResultWithTests, StepTestObserver } from './step-tests.js';
 import { WorkerLostError } from './worker-registry.js';
 import type { CommandOutcome, ConnectedWorker } from './worker-registry.js';
 
@@ -56,6 +57,7 @@ export class BuildRun {
   private stopReason: string | null = null;
   private current: string | undefined;
   private properties: Record<string, unknown> = {};
+  private buildStartedAt = 0;
   buildId: number | undefined;
   private markCreated: (buildId: number) => void = () => {};
   /** Resolves with the build's id once its row exists (stop and the API need it). */
@@ -85,6 +87,7 @@ export class BuildRun {
       startedAt: clock.now(), properties: this.properties,
     });
     this.buildId = build.id;
+    this.buildStartedAt = build.startedAt;
     this.markCreated(build.id);
     this.properties['buildnumber'] = build.number;
     events.publish({ type: 'build.started', buildId: build.id, builder: builder.name, number: build.number, worker: worker.name, requestId: request.id });
@@ -145,11 +148,13 @@ export class BuildRun {
     const log = await storage.createLog(stepId, 'stdio');
     const patterns = propertyPatterns(step);
     let propertiesChanged = false;
-    // The test-step seam: today only keel test's closing line is read ("FAILURE then SUCCESS"
-    // turns a passing step into warnings); the test-intelligence parsers will observe here too.
+    // Test outcomes: a test step's output is parsed as it streams, a shell step's once it looks
+    // like a test run. keel test's closing line ("FAILURE then SUCCESS") also warns by itself.
     let flakyRun = false;
-    const observe = patterns.length > 0 || step.type === 'test';
+    const tests = step.type === 'test' ? new StepTestObserver(step.format) : step.type === 'shell' ? new StepTestObserver(undefined) : undefined;
+    const observe = patterns.length > 0 || tests !== undefined;
     const writer = new LogWriter(storage, log.id, 0, !observe ? undefined : (stream, text) => {
+      tests?.feedLine(stream, text);
       if (stream !== 'o') return;
       if (step.type === 'test' && /^Result: .+ then SUCCESS$/.test(text)) flakyRun = true;
       for (const [name, re] of patterns) {
@@ -181,6 +186,7 @@ export class BuildRun {
       const finished = await done;
       outcome = commandResult(step, finished, !stoppedBefore && this.stopReason !== null);
       if (flakyRun && outcome.result === 'success') outcome = { result: 'warnings', reason: 'tests failed then passed when re-run' };
+      if (tests !== undefined) outcome = await this.recordTests(buildId, step, tests, outcome, finished.reason === 'exited');
       const how = finished.reason === 'exited'
         ? (finished.exitCode !== null ? `exit code ${finished.exitCode}` : `signal ${finished.signal ?? '?'}`)
         : `${finished.reason}${finished.message ? `: ${finished.message}` : ''}`;
@@ -197,5 +203,30 @@ export class BuildRun {
     await storage.finishStep(stepId, outcome.result, clock.now(), outcome.reason);
     events.publish({ type: 'step.finished', buildId, step: index, name: step.name, result: outcome.result });
     return outcome;
+  }
+
+  /**
+   * Stores the step's parsed test outcomes and lets them decide the step's result: failing
+   * tests name themselves in the reason; flaky and quarantined ones only warn. A store that
+   * fails is logged and the step keeps its command's result: the log still has everything.
+   */
+  private async recordTests(buildId: number, step: ResolvedStep, observer: StepTestObserver, command: { result: BuildResult; reason: string | null }, exited: boolean): Promise<{ result: BuildResult; reason: string | null }> {
+    const parsed = observer.finish();
+    if (parsed.tests.length === 0) return command;
+    const { storage, log } = this.deps;
+    const { request, builder, worker } = this.assignment;
+    try {
+      const revision = this.properties['got_revision'] ?? request.revision ?? '';
+      await storage.addTestOutcomes(outcomeRows(parsed.tests, {
+        buildId, builder: builder.name, branch: request.branch ?? '', revision: String(revision), worker: worker.name,
+        step: step.name, startedAt: this.buildStartedAt,
+      }));
+      const quarantined = new Set((await storage.listQuarantinedTests()).map((q) => q.testId));
+      const { result, reason } = stepResultWithTests({ ...command, exited }, parsed.tests, quarantined);
+      return { result, reason };
+    } catch (err) {
+      log.error(`storing the test outcomes of build ${buildId} step ${step.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      return command;
+    }
   }
 }

@@ -1,6 +1,7 @@
 // The zod schema of a Keel config: what the user writes (`KeelConfig`, `BuilderConfig`, step
 // configs), with defaults filled on parsing. Resolution and cross-field checks are in config.ts.
 import { z } from 'zod';
+import { RESULT_FORMATS } from '../results/result-parser.js';
 import { RESULTS } from './results.js';
 
 /** A secret written in the config, or the name of the environment variable holding it. */
@@ -46,6 +47,8 @@ export const testStepSchema = z.object({
   type: z.literal('test'),
   command: commandSchema,
   reports: z.array(z.string().min(1)).optional(),
+  /** The format of the step's output; `auto` tells it from the content (src/results/detect-format.ts). */
+  format: z.enum(['auto', ...RESULT_FORMATS]).default('auto'),
   ...stepCommon,
 }).strict();
 
