@@ -8,6 +8,7 @@ import { KeelError } from '../errors.js';
 import type { Master } from '../master/master.js';
 import { RESULTS } from '../master/results.js';
 import type { BuildRecord, StepRecord } from '../storage/storage.js';
+import { registerTestRoutes } from './test-routes.js';
 
 const forceBody = z.object({
   branch: z.string().min(1).optional(),
@@ -164,6 +165,8 @@ export function registerApiRoutes(app: FastifyInstance, master: Master): void {
     });
     return { workers, total: workers.length };
   });
+
+  registerTestRoutes(app, master, requireToken);
 
   // Server-sent events: one `data:` line of JSON per master event.
   app.get('/api/v1/events', (req, reply) => {

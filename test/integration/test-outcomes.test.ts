@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { KeelConfig } from '../../src/master/config.js';
-import { forceAndWait, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
+import { api, forceAndWait, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
 import type { RunningMaster, WorkerProcess } from './ci-harness.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/results/', import.meta.url));
@@ -109,16 +109,59 @@ describe('test outcomes of builds on a real worker', () => {
   });
 
   it('quarantined tests still run and are stored, but their failures only warn', async () => {
-    await m.storage.quarantineTest('test_mixed.MixedTests.test_error', 'known', Date.now());
-    await m.storage.quarantineTest('test_mixed.MixedTests.test_fail', null, Date.now());
+    const path = (id: string) => `/tests/${encodeURIComponent(id)}/quarantine`;
+    assert.equal((await api(m.url, path('test_mixed.MixedTests.test_error'), { method: 'POST', body: {} })).status, 401);
+    const added = await api(m.url, path('test_mixed.MixedTests.test_error'), { method: 'POST', body: { reason: 'known' }, token: TOKEN });
+    assert.deepEqual([added.status, added.body], [201, { testId: 'test_mixed.MixedTests.test_error', quarantined: true, added: true }]);
+    assert.equal((await api(m.url, path('test_mixed.MixedTests.test_error'), { method: 'POST', body: {}, token: TOKEN })).status, 200);
+    assert.equal((await api(m.url, path('test_mixed.MixedTests.test_fail'), { method: 'POST', token: TOKEN })).status, 201);
+    const list = await api<{ tests: { testId: string; reason: string | null }[]; total: number }>(m.url, '/quarantine');
+    assert.deepEqual(list.body.tests.map((t) => [t.testId, t.reason]), [['test_mixed.MixedTests.test_error', 'known'], ['test_mixed.MixedTests.test_fail', null]]);
     try {
       const build = await forceAndWait(m, 'regrtest', {}, TOKEN);
       assert.equal(build.result, 'warnings');
       assert.equal(build.steps[0]?.reason, '1 flaky: test_flaky.FlakyTests.test_sometimes; 2 quarantined: test_mixed.MixedTests.test_error, test_mixed.MixedTests.test_fail (exit code 2)');
       assert.equal((await m.storage.listTestOutcomes(build.id, ['fail', 'error'])).length, 2);
     } finally {
-      await m.storage.unquarantineTest('test_mixed.MixedTests.test_error');
-      await m.storage.unquarantineTest('test_mixed.MixedTests.test_fail');
+      const lifted = await api(m.url, path('test_mixed.MixedTests.test_error'), { method: 'DELETE', token: TOKEN });
+      assert.deepEqual(lifted.body, { testId: 'test_mixed.MixedTests.test_error', quarantined: false, lifted: true });
+      assert.equal((await api(m.url, path('test_mixed.MixedTests.test_fail'), { method: 'DELETE' })).status, 401);
+      await api(m.url, path('test_mixed.MixedTests.test_fail'), { method: 'DELETE', token: TOKEN });
+      assert.equal((await api<{ total: number }>(m.url, '/quarantine')).body.total, 0);
     }
+  });
+
+  it('the API serves a build\'s tests, a test\'s history (ids percent-encoded) and the current failures', async () => {
+    const build = await forceAndWait(m, 'node-tests', { branch: 'main', revision: 'def456' }, TOKEN);
+    const all = await api<{ tests: Record<string, unknown>[]; total: number; counts: Record<string, number> }>(m.url, `/builds/${build.id}/tests`);
+    assert.equal(all.status, 200);
+    assert.equal(all.body.total, 5);
+    assert.deepEqual(all.body.counts, { total: 5, pass: 2, fail: 2, error: 0, skip: 1, xfail: 0, flaky: 0 });
+    assert.deepEqual(Object.keys(all.body.tests[0]!).sort(), ['attempt', 'details', 'durationMs', 'file', 'fingerprint', 'id', 'message', 'name', 'outcome', 'quarantined', 'step']);
+    const failed = await api<{ tests: { id: string; outcome: string; quarantined: boolean }[]; total: number }>(m.url, `/builds/${build.id}/tests?outcome=fail,error`);
+    assert.deepEqual(failed.body.tests.map((t) => [t.id, t.outcome, t.quarantined]).sort(), [['parser > throws inside', 'fail', false], ['subtracts wrongly', 'fail', false]]);
+    assert.equal((await api(m.url, `/builds/${build.id}/tests?outcome=broken`)).status, 400);
+    assert.equal((await api(m.url, '/builds/999999/tests')).status, 404);
+
+    // ' ', '>' and '/' all in one path segment, as encodeURIComponent writes them.
+    const id = 'parser > throws inside';
+    const history = await api<{ testId: string; quarantined: boolean; runs: { buildId: number; outcome: string; revision: string; fingerprint: string | null }[]; total: number }>(m.url, `/tests/${encodeURIComponent(id)}/history`);
+    assert.equal(history.status, 200);
+    assert.equal(history.body.testId, id);
+    assert.ok(history.body.total >= 3);
+    assert.deepEqual([history.body.runs[0]?.buildId, history.body.runs[0]?.revision, history.body.runs[0]?.outcome], [build.id, 'def456', 'fail']);
+    assert.equal(new Set(history.body.runs.map((r) => r.fingerprint)).size, 1, 'one failure, one fingerprint');
+    assert.equal((await api(m.url, `/tests/${encodeURIComponent(id)}/history?limit=1`)).body['total'], 1);
+    assert.equal((await api(m.url, `/tests/${encodeURIComponent('no/such > test')}/history`)).status, 404);
+    const slash = await api(m.url, `/tests/${encodeURIComponent('a/b > c')}/quarantine`, { method: 'POST', token: TOKEN });
+    assert.deepEqual(slash.body, { testId: 'a/b > c', quarantined: true, added: true });
+    await api(m.url, `/tests/${encodeURIComponent('a/b > c')}/quarantine`, { method: 'DELETE', token: TOKEN });
+
+    const failures = await api<{ groups: { fingerprint: string; tests: string[]; builders: string[]; failures: { testId: string; build: { buildId: number } }[] }[] }>(m.url, '/failures');
+    const nodeGroups = failures.body.groups.filter((g) => g.builders.includes('node-tests'));
+    assert.deepEqual(nodeGroups.flatMap((g) => g.failures.filter((f) => f.build.buildId === build.id).map((f) => f.testId)).sort(), ['parser > throws inside', 'subtracts wrongly']);
+    const flaky = await api<{ flaky: unknown[]; total: number }>(m.url, '/flaky');
+    assert.equal(flaky.status, 200);
+    assert.ok(Array.isArray(flaky.body.flaky));
   });
 });

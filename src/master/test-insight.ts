@@ -1,0 +1,44 @@
+// The insight rules (src/insight) over stored outcomes: what GET /api/v1/flaky and /failures
+// answer. Storage reads only the tests that ever failed, errored or flaked (docs/insight.md).
+import { currentFailures } from '../insight/current-failures.js';
+import type { FailureGroup } from '../insight/current-failures.js';
+import { rankFlakyTests } from '../insight/flaky-tests.js';
+import type { FlakyTest } from '../insight/flaky-tests.js';
+import type { TestOutcomeRecord } from '../insight/test-history.js';
+import type { InsightQuery, Storage } from '../storage/storage.js';
+
+/** How far back /flaky and /failures look when the caller does not say. */
+export const DEFAULT_INSIGHT_DAYS = 30;
+
+export interface FlakyQuery extends InsightQuery {
+  /** Runs per test the flake rate is taken over (default 100). */
+  window?: number;
+}
+
+/** Flaky tests, worst first, over the builds started since `query.since` (on `query.branch`). */
+export async function rankStoredFlakyTests(storage: Pick<Storage, 'listInsightOutcomes'>, query: FlakyQuery): Promise<FlakyTest[]> {
+  const rows = await storage.listInsightOutcomes(query);
+  // Storage has applied since and branch already.
+  return rankFlakyTests(rows, query.window !== undefined ? { window: query.window } : {});
+}
+
+/** A test id no parser makes (parsers never emit NUL), for the lane markers below. */
+const LANE_MARKER = '\0lane';
+
+/**
+ * What is red now, grouped by fingerprint. currentFailures takes each lane's latest build from
+ * the records it is given, and storage gives only the tests that ever failed: a lane whose
+ * latest build passed everything would look older than it is. So each lane's latest build is
+ * added as one skipped record of a test that does not exist, which says nothing of any test.
+ */
+export async function storedCurrentFailures(storage: Pick<Storage, 'listInsightOutcomes' | 'latestLaneBuilds'>, query: InsightQuery): Promise<FailureGroup[]> {
+  const [rows, lanes] = await Promise.all([storage.listInsightOutcomes(query), storage.latestLaneBuilds(query)]);
+  const records: TestOutcomeRecord[] = rows;
+  for (const lane of lanes) {
+    records.push({
+      testId: LANE_MARKER, buildId: lane.buildId, builder: lane.builder, branch: lane.branch, revision: lane.revision,
+      worker: lane.worker, outcome: 'skip', attempt: 1, startedAt: lane.startedAt,
+    });
+  }
+  return currentFailures(records);
+}
