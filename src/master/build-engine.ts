@@ -155,7 +155,10 @@ export class BuildRun {
     const observe = patterns.length > 0 || tests !== undefined;
     const writer = new LogWriter(storage, log.id, 0, !observe ? undefined : (stream, text) => {
       tests?.feedLine(stream, text);
-      if (stream !== 'o') return;
+      // Most shell steps are no test run: after the first lines nothing needs them, and the log
+      // writer then stores the rest without splitting (or inflating) it into lines.
+      if (patterns.length === 0 && (tests === undefined || tests.done)) return false;
+      if (stream !== 'o') return true;
       if (step.type === 'test' && /^Result: .+ then SUCCESS$/.test(text)) flakyRun = true;
       for (const [name, re] of patterns) {
         const m = re.exec(text);
@@ -164,6 +167,7 @@ export class BuildRun {
           propertiesChanged = true;
         }
       }
+      return true;
     });
     const env: Record<string, string> = {
       KEEL_BUILDER: builder.name, KEEL_BUILD_NUMBER: String(this.properties['buildnumber']),
@@ -177,7 +181,7 @@ export class BuildRun {
       const { commandId, done } = worker.runCommand(command, (chunks) => {
         // Synchronous appends keep batches in order; the last promise covers all writes so far.
         let stored: Promise<void> = Promise.resolve();
-        for (const c of chunks) stored = writer.append(c.stream, c.data);
+        for (const c of chunks) stored = 'stream' in c ? writer.append(c.stream, c.data) : writer.appendEncoded(c);
         events.publish({ type: 'log.lines', buildId, step: index, log: 'stdio', numLines: writer.linesWritten });
         return stored;
       });

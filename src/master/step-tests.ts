@@ -35,6 +35,11 @@ export class StepTestObserver {
     if (format === undefined) this.detector = new FormatDetector();
   }
 
+  /** True once no further line can change the result: a shell step's log that is no test run. */
+  get done(): boolean {
+    return this.parser === undefined;
+  }
+
   feedLine(stream: LogStream, text: string): void {
     if (this.parser === undefined || stream === 'h') return;
     if (this.detector !== undefined) {

@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ProtocolConnection } from '../protocol/connection.js';
 import type { MessageTransport } from '../protocol/connection.js';
-import { decodeWorkerFrame, PROTOCOL_VERSION } from '../protocol/messages.js';
+import { decodeWorkerFrame, outputBytes, PROTOCOL_VERSION } from '../protocol/messages.js';
 import type {
   CommandFinishedMessage, CommandOutputMessage, CommandStartMessage, MasterOutgoing, WorkerInfo, WorkerMessage,
 } from '../protocol/messages.js';
@@ -68,7 +68,7 @@ export class ConnectedWorker {
     if (msg.type === 'command.output') {
       const cmd = this.commands.get(msg.commandId);
       if (!cmd) return;
-      const bytes = msg.chunks.reduce((n, c) => n + c.data.length, 0);
+      const bytes = msg.chunks.reduce((n, c) => n + outputBytes(c), 0);
       // onOutput takes the batch at once, in arrival order, so the next batch is parsed while
       // this one is compressed and written. The ack waits until it is stored: that, with the
       // worker's window, is what bounds the output in flight.

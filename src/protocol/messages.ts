@@ -31,8 +31,10 @@
 // command is a no-op (the two messages may cross on the wire).
 //
 // Output and back-pressure. The worker sends output in `command.output` batches, each at most
-// OUTPUT_BATCH_BYTES and at most OUTPUT_BATCH_MS old. The master answers every batch with
-// `output.ack { commandId, bytes }` once the batch is stored, `bytes` being the batch's payload size. The worker keeps at most
+// OUTPUT_BATCH_BYTES and at most OUTPUT_BATCH_MS old: whole lines as log chunks it has cut and
+// compressed itself (stored by the master as they are), the rest (an over-long line, the
+// unfinished last line of a command) as printed. The master answers every batch with
+// `output.ack { commandId, bytes }` once the batch is stored, `bytes` being the output bytes the batch stands for (a chunk's `rawBytes`). The worker keeps at most
 // OUTPUT_WINDOW_BYTES unacknowledged per command and stops reading the command's pipes until
 // acks arrive, so neither side's memory grows with the size of a log.
 //
@@ -74,11 +76,27 @@ export const helloSchema = z.object({
 
 export const streamSchema = z.enum(['o', 'e', 'h']);
 
+/** A run-length list of the streams of a chunk's lines, e.g. "o650e2o10". */
+const STREAM_RUNS = /^(?:[oeh][1-9]\d*)+$/;
+
 /** The JSON header of a binary output frame; `bytes` are the lengths of the payload's pieces. */
 export const outputHeaderSchema = z.object({
   type: z.literal('command.output'), seq, commandId,
-  /** Consecutive pieces in the order produced; o = stdout, e = stderr, h = header. */
-  chunks: z.array(z.object({ stream: streamSchema, bytes: z.number().int().nonnegative() }).strict()).min(1),
+  /**
+   * Consecutive pieces in the order produced. A piece is either output as printed, of one
+   * stream (o = stdout, e = stderr, h = header), or a log chunk the worker has cut into whole
+   * lines and deflated (raw deflate) itself: `lines` lines of `rawBytes` bytes in all, whose
+   * streams are `streams` ("o650e2o10": 650 stdout lines, 2 stderr, 10 stdout), stored as is.
+   */
+  // One object with optional fields rather than a union, so an error names the field at fault.
+  chunks: z.array(z.object({
+    stream: streamSchema.optional(),
+    lines: z.number().int().positive().optional(),
+    streams: z.string().max(100_000).regex(STREAM_RUNS).optional(),
+    rawBytes: z.number().int().nonnegative().optional(),
+    bytes: z.number().int().nonnegative(),
+  }).strict().refine((c) => (c.stream !== undefined) !== (c.lines !== undefined && c.streams !== undefined && c.rawBytes !== undefined)
+    && (c.stream === undefined || (c.lines ?? c.streams ?? c.rawBytes) === undefined), 'a piece has either a stream or lines, streams and rawBytes')).min(1),
 }).strict();
 
 export const finishReasonSchema = z.enum(['exited', 'timeout', 'maxTime', 'interrupted', 'spawnFailed']);
@@ -143,12 +161,20 @@ export type WorkerInfo = z.infer<typeof workerInfoSchema>;
 export type LogStreamTag = z.infer<typeof streamSchema>;
 export type FinishReason = z.infer<typeof finishReasonSchema>;
 export type HelloMessage = z.input<typeof helloSchema>;
+/** Output as printed, of one stream. */
+export interface RawOutputPiece { stream: LogStreamTag; data: Buffer }
+/** Whole lines cut and deflated by the worker; `data` is the compressed chunk. */
+export interface EncodedOutputPiece { lines: number; streams: string; rawBytes: number; data: Buffer }
+export type OutputPiece = RawOutputPiece | EncodedOutputPiece;
+/** The output bytes a piece stands for: what the master acknowledges and the worker counts. */
+export const outputBytes = (p: OutputPiece): number => ('rawBytes' in p ? p.rawBytes : p.data.length);
+
 /** A decoded output frame: each chunk's data is a view into the frame, not a copy. */
 export interface CommandOutputMessage {
   type: 'command.output';
   seq: number;
   commandId: string;
-  chunks: { stream: LogStreamTag; data: Buffer }[];
+  chunks: OutputPiece[];
 }
 export type CommandFinishedMessage = z.infer<typeof commandFinishedSchema>;
 export type WelcomeMessage = z.infer<typeof welcomeSchema>;
@@ -184,8 +210,9 @@ function decode<M>(schema: z.ZodType<M>, text: string): Decoded<M> {
 }
 
 /** Builds a binary output frame from a header (its `bytes` must match) and the pieces. */
-export function encodeOutputFrame(seq: number, commandId: string, chunks: readonly { stream: LogStreamTag; data: Buffer }[]): Buffer {
-  const header = Buffer.from(JSON.stringify({ type: 'command.output', seq, commandId, chunks: chunks.map((c) => ({ stream: c.stream, bytes: c.data.length })) }));
+export function encodeOutputFrame(seq: number, commandId: string, chunks: readonly OutputPiece[]): Buffer {
+  const pieces = chunks.map((c) => ('stream' in c ? { stream: c.stream, bytes: c.data.length } : { lines: c.lines, streams: c.streams, rawBytes: c.rawBytes, bytes: c.data.length }));
+  const header = Buffer.from(JSON.stringify({ type: 'command.output', seq, commandId, chunks: pieces }));
   const size = Buffer.allocUnsafe(4);
   size.writeUInt32BE(header.length);
   return Buffer.concat([size, header, ...chunks.map((c) => c.data)]);
@@ -203,10 +230,16 @@ function decodeOutputFrame(frame: Buffer): Decoded<CommandOutputMessage> {
   if (offset + total !== frame.length) {
     return { ok: false, error: `output frame payload is ${frame.length - offset} bytes, its header says ${total}`, seq: header.message.seq };
   }
-  const chunks = header.message.chunks.map((c) => {
+  for (const c of header.message.chunks) {
+    if (c.streams !== undefined && [...c.streams.matchAll(/\d+/g)].reduce((n, m) => n + Number(m[0]), 0) !== c.lines) {
+      return { ok: false, error: `output chunk streams ${c.streams.slice(0, 100)} do not add up to its ${c.lines} lines`, seq: header.message.seq };
+    }
+  }
+  const chunks = header.message.chunks.map((c): OutputPiece => {
     const data = frame.subarray(offset, offset + c.bytes);
     offset += c.bytes;
-    return { stream: c.stream, data };
+    // The schema's refinement guarantees one shape or the other.
+    return c.stream !== undefined ? { stream: c.stream, data } : { lines: c.lines!, streams: c.streams!, rawBytes: c.rawBytes!, data };
   });
   return { ok: true, message: { type: 'command.output', seq: header.message.seq, commandId: header.message.commandId, chunks } };
 }

@@ -2,8 +2,19 @@
 // writes them as compressed chunks. One writer per log; it holds at most about one chunk.
 // Output is handled a piece at a time as bytes, never line by line or as strings, because a
 // 100 MB log is a million lines; the bytes are stored exactly as the command printed them.
-import { addRun, CHUNK_TARGET_BYTES, encodeLogChunk } from './log-chunks.js';
+import { addRun, ChunkDeflater, CHUNK_TARGET_BYTES, decodeLogChunk, encodeLogChunk } from './log-chunks.js';
 import type { LogStream, Storage } from './storage.js';
+
+/** Where a writer's chunks go: the database on the master, the connection on a worker. */
+export type LogChunkSink = Pick<Storage, 'appendLogChunk' | 'finishLog'>;
+
+/** A chunk compressed elsewhere (by the worker): whole lines, deflated, and their streams. */
+export interface PrecompressedChunk {
+  lines: number;
+  streams: string;
+  rawBytes: number;
+  data: Uint8Array;
+}
 
 const STREAMS: readonly LogStream[] = ['o', 'e', 'h'];
 const NL = 10;
@@ -25,6 +36,9 @@ export class LogWriter {
   /** The unfinished last line of each stream: stdout and stderr interleave by whole lines. */
   private partial: Record<LogStream, Buffer[]> = { o: [], e: [], h: [] };
   private writing: Promise<void> = Promise.resolve();
+  /** Bytes handed to compression and not yet given to the sink. */
+  private queued = 0;
+  private deflater: ChunkDeflater | undefined;
   private delayTimer: NodeJS.Timeout | undefined;
   /** Longest a whole line waits in memory before it is written, so live readers see it. */
   maxDelayMs = 200;
@@ -32,14 +46,51 @@ export class LogWriter {
   /**
    * `onLine` sees every whole line as it is formed: the seam for line-based observers (build
    * properties from output now, test-result parsers later) that must not hold the log. Without
-   * one, lines are never split apart or decoded.
+   * one, lines are never split apart or decoded. It returns false when it wants no more lines:
+   * from then on the writer works as if it had none.
    */
-  constructor(private readonly storage: Storage, readonly logId: number, firstLine = 0, private readonly onLine?: (stream: LogStream, text: string) => void) {
+  constructor(private readonly storage: LogChunkSink, readonly logId: number, firstLine = 0, private onLine?: (stream: LogStream, text: string) => unknown) {
     this.nextLine = firstLine;
   }
 
   get linesWritten(): number {
     return this.nextLine + this.pendingLines;
+  }
+
+  /** Bytes held: whole lines not yet written or being compressed (not the unfinished lines). */
+  get heldBytes(): number {
+    return this.queued + this.bufferedBytes;
+  }
+
+  /** Bytes of the unfinished last lines, all streams together. */
+  get partialBytes(): number {
+    let n = 0;
+    for (const s of STREAMS) for (const p of this.partial[s]) n += p.length;
+    return n;
+  }
+
+  /** Removes and returns the unfinished last lines, so a caller can pass them on as they are. */
+  takePartials(): { stream: LogStream; data: Buffer }[] {
+    const out: { stream: LogStream; data: Buffer }[] = [];
+    for (const stream of STREAMS) {
+      // Piece by piece, as they came: no copy, and no piece bigger than what was appended.
+      for (const data of this.partial[stream]) out.push({ stream, data });
+      this.partial[stream] = [];
+    }
+    return out;
+  }
+
+  /**
+   * Adds a chunk the worker has already cut and compressed: written as it is, after the whole
+   * lines held here, so the master never touches the bytes (it inflates them only for `onLine`).
+   */
+  appendEncoded(chunk: PrecompressedChunk): Promise<void> {
+    void this.flush();
+    if (this.onLine) for (const line of decodeLogChunk(0, chunk.data, chunk.streams)) this.observe(line.stream, line.text);
+    const encoded = { firstLine: this.nextLine, lastLine: this.nextLine + chunk.lines - 1, content: chunk.data, rawBytes: chunk.rawBytes, streams: chunk.streams };
+    this.nextLine += chunk.lines;
+    this.writing = this.writing.then(() => this.storage.appendLogChunk(this.logId, encoded));
+    return this.writing;
   }
 
   /**
@@ -79,7 +130,7 @@ export class LogWriter {
     if (this.onLine) {
       const lines = last.toString('utf8').split('\n');
       lines.pop();
-      for (const line of lines) this.onLine(stream, line);
+      for (const line of lines) this.observe(stream, line);
     }
     for (const p of parts) {
       this.pieces.push(p);
@@ -89,19 +140,28 @@ export class LogWriter {
     this.pendingLines += count;
   }
 
+  private observe(stream: LogStream, text: string): void {
+    if (this.onLine?.(stream, text) === false) this.onLine = undefined;
+  }
+
   /** Writes the whole lines held so far. */
   flush(): Promise<void> {
     clearTimeout(this.delayTimer);
     this.delayTimer = undefined;
     if (this.pendingLines > 0) {
       // Compression starts now, on the thread pool; the database write waits for the one before.
-      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, Buffer.concat(this.pieces), this.runs);
+      const bytes = this.bufferedBytes;
+      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, Buffer.concat(this.pieces, bytes), this.runs, this.deflater ??= new ChunkDeflater());
+      this.queued += bytes;
       this.nextLine += this.pendingLines;
       this.pieces = [];
       this.runs = [];
       this.pendingLines = 0;
       this.bufferedBytes = 0;
-      this.writing = Promise.all([this.writing, chunk]).then(([, c]) => this.storage.appendLogChunk(this.logId, c));
+      this.writing = Promise.all([this.writing, chunk]).then(([, c]) => {
+        this.queued -= bytes;
+        return this.storage.appendLogChunk(this.logId, c);
+      });
     }
     return this.writing;
   }
@@ -112,7 +172,17 @@ export class LogWriter {
       if (this.partial[stream].length > 0) this.addLines(stream, [...this.partial[stream], Buffer.from('\n')]);
       this.partial[stream] = [];
     }
-    await this.flush();
+    try {
+      await this.flush();
+    } finally {
+      this.close();
+    }
     await this.storage.finishLog(this.logId);
+  }
+
+  /** Frees the compressor once everything is written; for a writer that is never finished. */
+  close(): void {
+    this.deflater?.close();
+    this.deflater = undefined;
   }
 }

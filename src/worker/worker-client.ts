@@ -8,8 +8,10 @@ import { ProtocolConnection } from '../protocol/connection.js';
 import {
   decodeMasterFrame, encodeOutputFrame, MAX_FRAME_BYTES, OUTPUT_BATCH_BYTES, OUTPUT_BATCH_MS, OUTPUT_WINDOW_BYTES, PROTOCOL_VERSION,
 } from '../protocol/messages.js';
-import type { CommandStartMessage, LogStreamTag, MasterMessage, WorkerInfo, WorkerOutgoing } from '../protocol/messages.js';
+import type { CommandStartMessage, LogStreamTag, MasterMessage, RawOutputPiece, WorkerInfo, WorkerOutgoing } from '../protocol/messages.js';
 import { webSocketTransport } from '../protocol/transports.js';
+import { LogWriter } from '../storage/log-writer.js';
+import type { EncodedLogChunk } from '../storage/storage.js';
 import { CommandRunner } from './command-runner.js';
 import { RUN_TOKEN_VARIABLE, startWorkerRun } from './orphan-reaper.js';
 
@@ -35,16 +37,36 @@ export interface WorkerOptions {
 
 type Connection = ProtocolConnection<MasterMessage, WorkerOutgoing>;
 
-/** One running command and its output pipeline: batching, sending, flow control. */
+/**
+ * Above this many bytes of one unfinished line, the worker stops cutting and compressing and
+ * passes the output on as printed (the master then holds the line, as it did before workers
+ * compressed), so a command printing a huge line without a newline cannot grow the worker.
+ */
+const LONG_LINE_BYTES = 1024 * 1024;
+
+/**
+ * One running command and its output pipeline: cutting, compressing, sending, flow control.
+ * The worker cuts the output into whole lines and deflates 128 KB chunks itself, the very
+ * chunks the master stores: a 100 MB log crosses the connection as a few MB, and the master
+ * neither copies, scans nor compresses it (that was most of its CPU and memory for big logs).
+ */
 class CommandSession {
-  private pending: { stream: LogStreamTag; data: Buffer }[] = [];
+  /** Output as printed, once a line grew too long for cutting (see LONG_LINE_BYTES). */
+  private pending: RawOutputPiece[] = [];
   private pendingBytes = 0;
+  private passThrough = false;
+  /** Output bytes sent and not yet acknowledged. */
   private inFlight = 0;
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
+  private readonly writer: LogWriter;
   readonly runner: CommandRunner;
 
   constructor(private readonly conn: Connection, readonly id: string, msg: CommandStartMessage, cwd: string, runToken: string) {
+    // A sink that sends each chunk as soon as it is compressed, in order (the writer chains them).
+    this.writer = new LogWriter({ appendLogChunk: async (_log, c) => this.sendChunk(c), finishLog: async () => {} }, 0);
+    // The live log: whole lines wait at most one batch interval on the worker.
+    this.writer.maxDelayMs = OUTPUT_BATCH_MS;
     this.runner = new CommandRunner(
       {
         argv: msg.argv, cwd, env: { ...process.env as Record<string, string>, ...msg.env, [RUN_TOKEN_VARIABLE]: runToken },
@@ -55,34 +77,67 @@ class CommandSession {
   }
 
   private output(stream: LogStreamTag, data: Buffer): void {
-    this.pending.push({ stream, data });
-    this.pendingBytes += data.length;
-    if (this.pendingBytes >= OUTPUT_BATCH_BYTES) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), OUTPUT_BATCH_MS);
+    if (this.passThrough) {
+      this.pending.push({ stream, data });
+      this.pendingBytes += data.length;
+      if (this.pendingBytes >= OUTPUT_BATCH_BYTES) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), OUTPUT_BATCH_MS);
+    } else {
+      // Errors cannot happen here (the sink never fails); the catch keeps a rejection unhandled from crashing.
+      this.writer.append(stream, data).catch(() => {});
+      if (this.writer.partialBytes > LONG_LINE_BYTES) {
+        this.passThrough = true;
+        for (const p of this.writer.takePartials()) this.output(p.stream, p.data);
+      }
+    }
+    this.checkFlow();
   }
 
-  flush(): void {
+  private sendChunk(c: EncodedLogChunk): void {
+    const piece = { lines: c.lastLine - c.firstLine + 1, streams: c.streams, rawBytes: c.rawBytes, data: Buffer.from(c.content.buffer, c.content.byteOffset, c.content.byteLength) };
+    this.conn.sendFrame((seq) => encodeOutputFrame(seq, this.id, [piece]));
+    this.inFlight += c.rawBytes;
+    this.checkFlow();
+  }
+
+  /** Sends the output held; raw pieces go after every chunk already being compressed. */
+  flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
-    // Each pipe read goes as its own chunk: the bytes are copied once, into the frame.
+    const written = this.writer.flush();
+    if (this.pending.length === 0) return written;
     const chunks = this.pending;
-    this.conn.sendFrame((seq) => encodeOutputFrame(seq, this.id, chunks));
     this.inFlight += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    if (this.inFlight >= OUTPUT_WINDOW_BYTES && !this.paused) {
+    this.checkFlow();
+    return written.then(() => void this.conn.sendFrame((seq) => encodeOutputFrame(seq, this.id, chunks)));
+  }
+
+  /** At the command's end: everything, the unfinished lines as printed (the master ends them). */
+  finish(): Promise<void> {
+    for (const p of this.writer.takePartials()) {
+      this.pending.push(p);
+      this.pendingBytes += p.data.length;
+    }
+    return this.flush().finally(() => this.writer.close());
+  }
+
+  /** Stops reading the pipes while a window of output is unacknowledged or being compressed. */
+  private checkFlow(): void {
+    const held = this.inFlight + this.writer.heldBytes + this.pendingBytes;
+    if (!this.paused && held >= OUTPUT_WINDOW_BYTES) {
       this.paused = true;
       this.runner.pause();
+    } else if (this.paused && held < OUTPUT_WINDOW_BYTES / 2) {
+      this.paused = false;
+      this.runner.resume();
     }
   }
 
   ack(bytes: number): void {
     this.inFlight = Math.max(0, this.inFlight - bytes);
-    if (this.paused && this.inFlight < OUTPUT_WINDOW_BYTES / 2) {
-      this.paused = false;
-      this.runner.resume();
-    }
+    this.checkFlow();
   }
 }
 
@@ -227,8 +282,8 @@ export class WorkerClient {
     this.sessions.set(msg.commandId, session);
     void session.runner.done.then((outcome) => {
       this.sessions.delete(msg.commandId);
-      session.flush();
-      conn.send({ type: 'command.finished', commandId: msg.commandId, ...outcome });
+      // The finish goes after the last output: compression may still be running.
+      void session.finish().catch(() => {}).then(() => conn.send({ type: 'command.finished', commandId: msg.commandId, ...outcome }));
     });
   }
 

@@ -41,7 +41,18 @@ describe('frame validation', () => {
     const d = decodeWorkerFrame(frame);
     assert.ok(d.ok && d.message.type === 'command.output');
     assert.equal(d.message.seq, 7);
-    assert.deepEqual(d.message.chunks.map((c) => [c.stream, c.data.toString('hex')]), chunks.map((c) => [c.stream, c.data.toString('hex')]));
+    assert.deepEqual(d.message.chunks.map((c) => ['stream' in c ? c.stream : '', c.data.toString('hex')]), chunks.map((c) => [c.stream, c.data.toString('hex')]));
+  });
+
+  it('round-trips compressed log chunks beside raw pieces, and checks their line counts', () => {
+    const chunks = [{ lines: 3, streams: 'o2e1', rawBytes: 9, data: Buffer.from([1, 2, 3]) }, { stream: 'h' as const, data: Buffer.from('x') }];
+    const d = decodeWorkerFrame(encodeOutputFrame(3, 'c1', chunks));
+    assert.ok(d.ok && d.message.type === 'command.output');
+    assert.deepEqual(d.message.chunks.map((c) => ({ ...c, data: c.data.toString('hex') })), chunks.map((c) => ({ ...c, data: c.data.toString('hex') })));
+    const lying = decodeWorkerFrame(encodeOutputFrame(4, 'c1', [{ lines: 4, streams: 'o2e1', rawBytes: 9, data: Buffer.from([1]) }]));
+    assert.ok(!lying.ok && /do not add up to its 4 lines/.test(lying.error) && lying.seq === 4);
+    const badRuns = decodeWorkerFrame(encodeOutputFrame(5, 'c1', [{ lines: 1, streams: 'x1', rawBytes: 9, data: Buffer.from([1]) }]));
+    assert.ok(!badRuns.ok);
   });
 
   it('refuses binary frames whose header lies about the payload', () => {

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
-import { decodeWorkerFrame, OUTPUT_BATCH_BYTES, OUTPUT_WINDOW_BYTES } from '../../src/protocol/messages.js';
+import { decodeWorkerFrame, OUTPUT_BATCH_BYTES, OUTPUT_WINDOW_BYTES, outputBytes } from '../../src/protocol/messages.js';
+import { decodeLogChunk } from '../../src/storage/log-chunks.js';
 import type { WorkerMessage } from '../../src/protocol/messages.js';
 import { WorkerClient } from '../../src/worker/worker-client.js';
 import { collectWorkerInfo } from '../../src/worker/worker-info.js';
@@ -37,8 +38,8 @@ class ScriptedMaster {
         if (d.message.type === 'hello') this.send(ws, { type: 'welcome', re: d.message.seq, protocol: 1, heartbeatMs: 1000, master: 'scripted' });
         if (d.message.type === 'command.output') {
           // The frame's buffer is reused by ws for nothing else, but keep copies to be safe.
-          d.message.chunks = d.message.chunks.map((c) => ({ stream: c.stream, data: Buffer.from(c.data) }));
-          if (this.autoAck) this.ack(ws, d.message.commandId, d.message.chunks.reduce((n, c) => n + c.data.length, 0));
+          d.message.chunks = d.message.chunks.map((c) => ({ ...c, data: Buffer.from(c.data) }));
+          if (this.autoAck) this.ack(ws, d.message.commandId, d.message.chunks.reduce((n, c) => n + outputBytes(c), 0));
         }
         for (const w of this.waiters.splice(0)) w();
       });
@@ -67,9 +68,15 @@ class ScriptedMaster {
     }
   }
 
+  /** The output of a command (of one stream), the worker's compressed chunks inflated. */
   output(commandId: string, stream?: string): string {
-    return Buffer.concat(this.frames.flatMap((f) => (f.type === 'command.output' && f.commandId === commandId ? f.chunks : []))
-      .filter((c) => !stream || c.stream === stream).map((c) => c.data)).toString('utf8');
+    return this.frames.flatMap((f) => (f.type === 'command.output' && f.commandId === commandId ? f.chunks : []))
+      .flatMap((c) => ('stream' in c ? [{ stream: c.stream, text: c.data.toString('utf8') }] : decodeLogChunk(0, c.data, c.streams).map((l) => ({ stream: l.stream, text: `${l.text}\n` }))))
+      .filter((c) => !stream || c.stream === stream).map((c) => c.text).join('');
+  }
+
+  sent(commandId: string): number {
+    return this.frames.reduce((n, f) => n + (f.type === 'command.output' && f.commandId === commandId ? f.chunks.reduce((m, c) => m + outputBytes(c), 0) : 0), 0);
   }
 }
 
@@ -141,7 +148,7 @@ describe('WorkerClient', () => {
     assert.ok(sentBeforeAcks < OUTPUT_WINDOW_BYTES + 4 * OUTPUT_BATCH_BYTES + 200_000, `without acks the worker kept sending: ${sentBeforeAcks}`);
     assert.equal(master.frames.some(isFinished('c4')), false);
     for (const f of master.frames) {
-      if (f.type === 'command.output') assert.ok(f.chunks.reduce((n, c) => n + c.data.length, 0) <= 2 * OUTPUT_BATCH_BYTES, 'batches are bounded');
+      if (f.type === 'command.output') assert.ok(f.chunks.reduce((n, c) => n + outputBytes(c), 0) <= 2 * OUTPUT_BATCH_BYTES, 'batches are bounded');
     }
     // Acknowledge everything from now on, including what was held back.
     master.autoAck = true;
@@ -149,6 +156,25 @@ describe('WorkerClient', () => {
     const fin = await master.waitFor(isFinished('c4'), 20_000);
     assert.equal(fin.exitCode, 0);
     assert.equal(master.output('c4', 'o').length, 8_000_001);
+  });
+
+  it('sends lines as compressed chunks, holding no more than a window of them unacknowledged', async () => {
+    const ws = master.sockets[0]!;
+    master.autoAck = false;
+    // 6.9 MB of numbered lines, some on stderr, the last one unfinished.
+    master.send(ws, { type: 'command.start', commandId: 'c6', argv: ['sh', '-c', 'seq 1 1000000; echo err >&2; printf tail'], workdir: 'b1', timeout: 30 });
+    await sleep(700);
+    const sentBeforeAcks = master.sent('c6');
+    assert.ok(sentBeforeAcks >= OUTPUT_WINDOW_BYTES / 2, `sent ${sentBeforeAcks}`);
+    assert.ok(sentBeforeAcks < OUTPUT_WINDOW_BYTES + 2 * OUTPUT_BATCH_BYTES + 200_000, `without acks the worker kept sending: ${sentBeforeAcks}`);
+    const pieces = master.frames.flatMap((f) => (f.type === 'command.output' && f.commandId === 'c6' ? f.chunks : []));
+    assert.ok(pieces.every((c) => 'lines' in c && c.data.length < c.rawBytes / 2), 'whole lines go compressed');
+    master.autoAck = true;
+    master.ack(ws, 'c6', sentBeforeAcks);
+    const fin = await master.waitFor(isFinished('c6'), 20_000);
+    assert.equal(fin.exitCode, 0);
+    assert.equal(master.output('c6', 'o'), `${Array.from({ length: 1_000_000 }, (_, i) => i + 1).join('\n')}\ntail`);
+    assert.equal(master.output('c6', 'e'), 'err\n');
   });
 
   it('reconnects after the connection drops, and kills what was running', async () => {

@@ -1,0 +1,52 @@
+// The log writer against an in-memory sink: chunks compressed through one deflate stream read
+// back alone, chunks compressed by a worker written after the lines held, observers that retire.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ChunkDeflater, CHUNK_TARGET_BYTES, decodeLogChunk, chunkText } from '../../src/storage/log-chunks.js';
+import { LogWriter } from '../../src/storage/log-writer.js';
+import type { EncodedLogChunk } from '../../src/storage/storage.js';
+
+function memorySink(): { chunks: EncodedLogChunk[]; appendLogChunk: (id: number, c: EncodedLogChunk) => Promise<void>; finishLog: () => Promise<void> } {
+  const chunks: EncodedLogChunk[] = [];
+  return { chunks, appendLogChunk: async (_id, c) => void chunks.push(c), finishLog: async () => {} };
+}
+
+describe('LogWriter', () => {
+  it('compresses chunks through one stream, each chunk inflating on its own', async () => {
+    const deflater = new ChunkDeflater();
+    const texts = ['first\n', 'x'.repeat(300_000) + '\n', 'third line\n'];
+    const out = await Promise.all(texts.map((t) => deflater.compress(Buffer.from(t))));
+    deflater.close();
+    assert.deepEqual(out.map((c) => chunkText(c).toString()), texts);
+  });
+
+  it('writes chunks made elsewhere after the lines it holds, numbering on', async () => {
+    const sink = memorySink();
+    const writer = new LogWriter(sink, 1);
+    await writer.append('h', 'sh -c build\n');
+    const made = memorySink();
+    const cutter = new LogWriter(made, 0);
+    await cutter.append('o', 'a\nb\n');
+    await cutter.append('e', 'c\n');
+    await cutter.finish();
+    const c = made.chunks[0]!;
+    await writer.appendEncoded({ lines: c.lastLine - c.firstLine + 1, streams: c.streams, rawBytes: c.rawBytes, data: Buffer.from(c.content) });
+    await writer.append('h', 'done\n');
+    await writer.finish();
+    assert.deepEqual(sink.chunks.map((k) => [k.firstLine, k.lastLine, k.streams]), [[0, 0, 'h1'], [1, 3, 'o2e1'], [4, 4, 'h1']]);
+    assert.deepEqual(decodeLogChunk(1, sink.chunks[1]!.content, sink.chunks[1]!.streams).map((l) => `${l.n}${l.stream}:${l.text}`), ['1o:a', '2o:b', '3e:c']);
+  });
+
+  it('stops splitting lines for an observer that says it has seen enough', async () => {
+    const seen: string[] = [];
+    const writer = new LogWriter(memorySink(), 1, 0, (_s, text) => (seen.push(text), seen.length < 2 ? undefined : false));
+    await writer.append('o', 'one\ntwo\nthree\n');
+    await writer.append('o', `${'y'.repeat(CHUNK_TARGET_BYTES)}\nfour\n`);
+    const deflater = new ChunkDeflater();
+    await writer.appendEncoded({ lines: 1, streams: 'o1', rawBytes: 5, data: await deflater.compress(Buffer.from('five\n')) });
+    deflater.close();
+    await writer.finish();
+    assert.deepEqual(seen, ['one', 'two']);
+    assert.equal(writer.linesWritten, 6);
+  });
+});
