@@ -1,5 +1,6 @@
 // The Storage interface over Kysely: the same queries for SQLite (better-sqlite3, WAL) and
 // PostgreSQL (pg). Only the connection set-up and migrations' column kinds differ by backend.
+import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { TestOutcome } from '../results/model.js';
 import { chunkText, decodeLogChunk } from './log-chunks.js';
@@ -63,6 +64,8 @@ function toTestOutcome(row: Selectable<TestOutcomesTable>): TestOutcomeRow {
  * limits, and few distinct statement texts (one per remainder size) stay in SQLite's cache.
  */
 const INSERT_BATCH = 100;
+
+const byBuildTime = (a: InsightOutcomeRow, b: InsightOutcomeRow): number => a.startedAt - b.startedAt || a.buildId - b.buildId;
 
 const FAILED_OUTCOMES: readonly TestOutcome[] = ['fail', 'error', 'flaky'];
 
@@ -304,7 +307,14 @@ export class KyselyStorage implements Storage {
       details: o.details !== null && o.details.length > MAX_STORED_DETAILS ? `${o.details.slice(0, MAX_STORED_DETAILS)}\n… (cut)` : o.details,
       fingerprint: o.fingerprint, started_at: o.startedAt,
     }));
+    const builds = new Map<number, NewTestOutcome>();
+    for (const o of outcomes) if (!builds.has(o.buildId)) builds.set(o.buildId, o);
     await this.db.transaction().execute(async (tx) => {
+      for (const o of builds.values()) {
+        await tx.insertInto('test_builds').values({
+          build_id: o.buildId, builder: o.builder, branch: o.branch, revision: o.revision, worker: o.worker, started_at: o.startedAt,
+        }).onConflict((oc) => oc.column('build_id').doNothing()).execute();
+      }
       for (let i = 0; i < rows.length; i += INSERT_BATCH) {
         await tx.insertInto('test_outcomes').values(rows.slice(i, i + INSERT_BATCH)).execute();
       }
@@ -327,6 +337,7 @@ export class KyselyStorage implements Storage {
   }
 
   async listInsightOutcomes(query: InsightQuery): Promise<InsightOutcomeRow[]> {
+    if (this.backend === 'sqlite') return this.listInsightOutcomesPacked(query);
     const since = query.since ?? 0;
     // The subquery is answered by the partial index of failures alone; the outer one walks the
     // (test_id, started_at, build_id) index, so the rows come in order without a sort.
@@ -345,6 +356,52 @@ export class KyselyStorage implements Storage {
         testId: r.test_id, buildId: r.build_id, builder: r.builder, branch: r.branch, revision: r.revision, worker: r.worker,
         outcome: r.outcome as TestOutcome, attempt: r.attempt, startedAt: Number(r.started_at), fingerprint: r.fingerprint ?? undefined,
       };
+    }
+    return out;
+  }
+
+  /**
+   * The SQLite version of listInsightOutcomes, for the 200 ms goal: handing 300,000 rows one by
+   * one to JavaScript costs most of a second, so each test's runs come as one string, made by
+   * SQLite from the covering index (test_outcomes_test_runs) alone, and each build's fields are
+   * read once from test_builds. Unit and record separators cannot occur in ids or fingerprints.
+   */
+  private async listInsightOutcomesPacked(query: InsightQuery): Promise<InsightOutcomeRow[]> {
+    const since = query.since ?? 0;
+    const branch = query.branch === undefined ? sql`` : sql` AND build_id IN (SELECT build_id FROM test_builds WHERE branch = ${query.branch})`;
+    // INDEXED BY: left to itself, SQLite scans the covering index, a million entries, rather
+    // than the small partial index of failures (70 ms against 1 ms over a million outcomes).
+    const candidates = sql`SELECT test_id FROM test_outcomes INDEXED BY test_outcomes_failures
+      WHERE outcome IN ('fail', 'error', 'flaky') AND started_at >= ${since}${branch}`;
+    const packed = await sql<{ test_id: string; runs: string }>`SELECT test_id,
+        group_concat(build_id || char(31) || outcome || char(31) || attempt || char(31) || ifnull(fingerprint, ''), char(30)) AS runs
+      FROM test_outcomes WHERE test_id IN (${candidates}) AND started_at >= ${since}${branch}
+      GROUP BY test_id ORDER BY test_id`.execute(this.db);
+    let builds = this.db.selectFrom('test_builds').selectAll().where('started_at', '>=', since);
+    if (query.branch !== undefined) builds = builds.where('branch', '=', query.branch);
+    const byId = new Map<number, Omit<InsightOutcomeRow, 'testId' | 'outcome' | 'attempt' | 'fingerprint'>>();
+    for (const b of await builds.execute()) {
+      byId.set(b.build_id, { buildId: b.build_id, builder: b.builder, branch: b.branch, revision: b.revision, worker: b.worker, startedAt: Number(b.started_at) });
+    }
+    const out: InsightOutcomeRow[] = [];
+    for (const { test_id: testId, runs } of packed.rows) {
+      const first = out.length;
+      for (const run of runs.split('\x1e')) {
+        const [id = '', outcome = '', attempt = '', fingerprint = ''] = run.split('\x1f');
+        const build = byId.get(Number(id));
+        if (build === undefined) continue;
+        // A literal, not a spread: the spread makes slow objects, which cost 3 µs each here and
+        // slowed the ranking that reads them threefold.
+        out.push({
+          testId, buildId: build.buildId, builder: build.builder, branch: build.branch, revision: build.revision, worker: build.worker,
+          outcome: outcome as TestOutcome, attempt: Number(attempt), startedAt: build.startedAt, fingerprint: fingerprint === '' ? undefined : fingerprint,
+        });
+      }
+      // group_concat follows the index's order, which is the one promised; a plan that did not
+      // would still give the right order here.
+      let sorted = true;
+      for (let i = first + 1; i < out.length && sorted; i++) sorted = byBuildTime(out[i - 1]!, out[i]!) <= 0;
+      if (!sorted) out.splice(first, out.length - first, ...out.slice(first).sort(byBuildTime));
     }
     return out;
   }

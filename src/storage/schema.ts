@@ -107,6 +107,16 @@ export interface TestOutcomesTable {
   started_at: number;
 }
 
+/** Each build that stored test outcomes, once: the lane, revision and worker its rows share. */
+export interface TestBuildsTable {
+  build_id: number;
+  builder: string;
+  branch: string;
+  revision: string;
+  worker: string;
+  started_at: number;
+}
+
 /** Tests whose failures no longer turn a build red; they still run and are recorded. */
 export interface QuarantinedTestsTable {
   test_id: string;
@@ -123,5 +133,6 @@ export interface KeelDatabase {
   logs: LogsTable;
   log_chunks: LogChunksTable;
   test_outcomes: TestOutcomesTable;
+  test_builds: TestBuildsTable;
   quarantined_tests: QuarantinedTestsTable;
 }
