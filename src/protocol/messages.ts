@@ -30,10 +30,11 @@
 // `killGraceMs`; `reason` in command.finished says which. Interrupting an unknown or finished
 // command is a no-op (the two messages may cross on the wire).
 //
-// Output and back-pressure. The worker sends output in `command.output` batches, each at most
-// OUTPUT_BATCH_BYTES and at most OUTPUT_BATCH_MS old: whole lines as log chunks it has cut and
-// compressed itself (stored by the master as they are), the rest (an over-long line, the
-// unfinished last line of a command) as printed. The master answers every batch with
+// Output and back-pressure. The worker sends output in `command.output` batches: whole lines
+// as log chunks it has cut and compressed itself (stored by the master as they are; up to a
+// quarter of OUTPUT_WINDOW_BYTES of output per batch), the rest (an over-long line, the
+// unfinished last line of a command) as printed, at most OUTPUT_BATCH_BYTES per batch; output
+// waits at most OUTPUT_BATCH_MS on the worker, plus one ack when it is busy. The master answers every batch with
 // `output.ack { commandId, bytes }` once the batch is stored, `bytes` being the output bytes the batch stands for (a chunk's `rawBytes`). The worker keeps at most
 // OUTPUT_WINDOW_BYTES unacknowledged per command and stops reading the command's pipes until
 // acks arrive, so neither side's memory grows with the size of a log.

@@ -84,9 +84,19 @@ export class CommandRunner {
     }
   }
 
-  private resetIdle(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.kill('timeout', `command timed out: ${this.spec.timeout} seconds without output`), this.spec.timeout * 1000);
+  private lastOutput = Date.now();
+
+  /**
+   * Arms the no-output timer. Output only notes the time: a big log comes in thousands of pipe
+   * reads, and re-creating a timer for each was needless work; on expiry the timer re-arms for
+   * what is left when output came meanwhile.
+   */
+  private armIdle(delayMs = this.spec.timeout * 1000): void {
+    this.idleTimer = setTimeout(() => {
+      const left = this.spec.timeout * 1000 - (Date.now() - this.lastOutput);
+      if (left > 0) this.armIdle(left);
+      else this.kill('timeout', `command timed out: ${this.spec.timeout} seconds without output`);
+    }, delayMs);
   }
 
   private run(): Promise<CommandOutcome> {
@@ -128,7 +138,7 @@ export class CommandRunner {
       };
       for (const [stream, tag] of [[child.stdout, 'o'], [child.stderr, 'e']] as const) {
         stream?.on('data', (data: Buffer) => {
-          this.resetIdle();
+          this.lastOutput = Date.now();
           this.onOutput(tag, data);
         });
       }
@@ -148,7 +158,7 @@ export class CommandRunner {
         this.signalGroup('SIGKILL');
         finish();
       });
-      this.resetIdle();
+      this.armIdle();
       if (this.spec.maxTime !== undefined) {
         this.maxTimer = setTimeout(() => this.kill('maxTime', `command exceeded its maxTime of ${this.spec.maxTime} seconds`), this.spec.maxTime * 1000);
       }
