@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { rankFlakyTests } from '../../src/insight/flaky-tests.js';
 import { rankStoredFlakyTests, storedCurrentFailures } from '../../src/master/test-insight.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import type { NewTestOutcome } from '../../src/storage/storage.js';
@@ -71,6 +72,10 @@ try {
     figures.failures.cpu.push(failures.cpu);
     figures.failures.n = failures.value.length;
   }
+  // The stored pass must rank exactly as the in-memory rules do on the same history.
+  const stored = (await rankStoredFlakyTests(storage, { since: 0, window: 100 })).map((f) => `${f.testId} ${f.flakes}/${f.runs}`);
+  const inMemory = rankFlakyTests(generateHistory(total), { window: 100 }).map((f) => `${f.testId} ${f.flakes}/${f.runs}`);
+  console.log(`the same ranking as rankFlakyTests in memory: ${JSON.stringify(stored) === JSON.stringify(inMemory) ? 'yes' : 'NO'}`);
   console.log(`flaky ranking from SQLite, ${figures.flaky.n} tests listed: wall ${show(figures.flaky.wall)}, CPU ${show(figures.flaky.cpu)}; medians of ${rounds} rounds`);
   console.log(`current failures from SQLite, ${figures.failures.n} groups: wall ${show(figures.failures.wall)}, CPU ${show(figures.failures.cpu)}`);
 } finally {

@@ -2,6 +2,7 @@
 // PostgreSQL (pg). Only the connection set-up and migrations' column kinds differ by backend.
 import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
+import { TEST_OUTCOMES } from '../results/model.js';
 import type { TestOutcome } from '../results/model.js';
 import { chunkText, decodeLogChunk } from './log-chunks.js';
 import type { Backend } from './migrations.js';
@@ -66,6 +67,9 @@ function toTestOutcome(row: Selectable<TestOutcomesTable>): TestOutcomeRow {
 const INSERT_BATCH = 100;
 
 const byBuildTime = (a: InsightOutcomeRow, b: InsightOutcomeRow): number => a.startedAt - b.startedAt || a.buildId - b.buildId;
+
+/** The stored spelling to the one shared string, so a million runs do not hold a million copies. */
+const OUTCOMES = new Map<string, TestOutcome>(TEST_OUTCOMES.map((o) => [o, o]));
 
 const FAILED_OUTCOMES: readonly TestOutcome[] = ['fail', 'error', 'flaky'];
 
@@ -386,15 +390,22 @@ export class KyselyStorage implements Storage {
     const out: InsightOutcomeRow[] = [];
     for (const { test_id: testId, runs } of packed.rows) {
       const first = out.length;
-      for (const run of runs.split('\x1e')) {
-        const [id = '', outcome = '', attempt = '', fingerprint = ''] = run.split('\x1f');
-        const build = byId.get(Number(id));
-        if (build === undefined) continue;
+      // Fields by indexOf rather than split: 300,000 runs, two arrays each, were a third of the read.
+      for (let at = 0; at < runs.length;) {
+        let end = runs.indexOf('\x1e', at);
+        if (end === -1) end = runs.length;
+        const f1 = runs.indexOf('\x1f', at);
+        const f2 = runs.indexOf('\x1f', f1 + 1);
+        const f3 = runs.indexOf('\x1f', f2 + 1);
+        const build = byId.get(Number(runs.slice(at, f1)));
+        const outcome = OUTCOMES.get(runs.slice(f1 + 1, f2));
+        at = end + 1;
+        if (build === undefined || outcome === undefined || f3 === -1 || f3 > end) continue;
         // A literal, not a spread: the spread makes slow objects, which cost 3 µs each here and
         // slowed the ranking that reads them threefold.
         out.push({
           testId, buildId: build.buildId, builder: build.builder, branch: build.branch, revision: build.revision, worker: build.worker,
-          outcome: outcome as TestOutcome, attempt: Number(attempt), startedAt: build.startedAt, fingerprint: fingerprint === '' ? undefined : fingerprint,
+          outcome, attempt: Number(runs.slice(f2 + 1, f3)), startedAt: build.startedAt, fingerprint: f3 + 1 === end ? undefined : runs.slice(f3 + 1, end),
         });
       }
       // group_concat follows the index's order, which is the one promised; a plan that did not
