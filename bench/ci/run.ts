@@ -91,21 +91,40 @@ if (!only) {
   for (let i = 0; i < 30; i++) a.push((await timed('noop')).ms);
 }
 
-// (b) + (e)
-const rawT0 = performance.now();
-spawnSync('sh', ['-c', `${BIG} | cat > /dev/null`]);
-const rawMs = performance.now() - rawT0;
+// (b) + (e). On a shared machine one run of each side measures the neighbours as much as Keel:
+// each side runs ROUNDS times, alternating, and the fastest of each is compared (the CPU
+// seconds are the fastest round's). "node" is a Node process that only reads the same pipe: the
+// floor for anything that handles the output in Node.
+const ROUNDS = Number(process.env['KEEL_BENCH_ROUNDS'] ?? 3);
+function timedSync(command: string): number {
+  const t0 = performance.now();
+  spawnSync('sh', ['-c', command]);
+  return performance.now() - t0;
+}
+const NODE_READER = `${JSON.stringify(process.execPath)} -e 'process.stdin.on("data", () => {})'`;
+let rawMs = Infinity;
+let nodeMs = Infinity;
 // memoryUsage.rss() reads only the RSS; memoryUsage() also walks the heap, which every 20 ms
 // cost the master a tenth of its CPU during (b).
 const baselineRss = process.memoryUsage.rss();
 let peakRss = baselineRss;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
-const cpu0 = [cpuSeconds(process.pid), ...workers.map((w) => cpuSeconds(w.pid!))];
-const big = await timed('big');
-const cpu1 = [cpuSeconds(process.pid), ...workers.map((w) => cpuSeconds(w.pid!))];
-clearInterval(sampler);
-const masterCpu = cpu1[0]! - cpu0[0]!;
-const workerCpu = cpu1.slice(1).reduce((n, v, i) => n + v - cpu0[i + 1]!, 0);
+let big = { ms: Infinity, buildId: 0 };
+let masterCpu = 0;
+let workerCpu = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  rawMs = Math.min(rawMs, timedSync(`${BIG} | cat > /dev/null`));
+  nodeMs = Math.min(nodeMs, timedSync(`${BIG} | ${NODE_READER}`));
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
+  const cpu0 = [cpuSeconds(process.pid), ...workers.map((w) => cpuSeconds(w.pid!))];
+  const run = await timed('big');
+  const cpu1 = [cpuSeconds(process.pid), ...workers.map((w) => cpuSeconds(w.pid!))];
+  clearInterval(sampler);
+  if (run.ms < big.ms) {
+    big = run;
+    masterCpu = cpu1[0]! - cpu0[0]!;
+    workerCpu = cpu1.slice(1).reduce((n, v, i) => n + v - cpu0[i + 1]!, 0);
+  }
+}
 const bigBuild = await storage.getBuild(big.buildId);
 
 // (f) A client in another process, as a user's would be (curl when there is one).
@@ -128,10 +147,13 @@ const fMs = performance.now() - f0;
 // (b') the same through a Python loop, raw and as a step.
 let pyRatio = '';
 if (hasPython) {
-  const pyT0 = performance.now();
-  spawnSync('sh', ['-c', `${PY} | cat > /dev/null`]);
-  const pyRaw = performance.now() - pyT0;
-  const py = await timed('py');
+  let pyRaw = Infinity;
+  let py = { ms: Infinity, buildId: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    pyRaw = Math.min(pyRaw, timedSync(`${PY} | cat > /dev/null`));
+    const run = await timed('py');
+    if (run.ms < py.ms) py = run;
+  }
   const pyBuild = await storage.getBuild(py.buildId);
   const pyLines = (await storage.listLogs((await storage.listSteps(py.buildId)).map((st) => st.id)))[0]?.numLines;
   if (pyBuild?.result !== 'success' || (pyLines ?? 0) < LINES) throw new Error(`the Python step did not print its lines: ${pyBuild?.result}, ${pyLines} lines`);
@@ -151,11 +173,11 @@ const dMin = (performance.now() - d0) / 60_000;
 
 const rows = [
   ['(a) trigger → complete, no-op build (median of 30)', `${median(a).toFixed(1)} ms`, '0.34 s', '≤ 50 ms'],
-  [`(b) ${MB} MB of 100-byte lines, ratio to raw pipe`, `${(big.ms / rawMs).toFixed(2)}× (${(big.ms / 1000).toFixed(2)} s vs ${(rawMs / 1000).toFixed(2)} s raw; CPU: master ${masterCpu.toFixed(2)} s, worker ${workerCpu.toFixed(2)} s)`, '9.5×', '≤ 1.5×'],
-  ...(pyRatio ? [[`(b') the same ${MB} MB printed by a Python loop, ratio to raw pipe`, pyRatio, '', '']] : []),
+  [`(b) ${MB} MB of 100-byte lines, ratio to raw pipe (best of ${ROUNDS})`, `${(big.ms / rawMs).toFixed(2)}× (${(big.ms / 1000).toFixed(2)} s vs ${(rawMs / 1000).toFixed(2)} s raw, ${(nodeMs / 1000).toFixed(2)} s = ${(nodeMs / rawMs).toFixed(2)}× for a Node process only reading the pipe; CPU: master ${masterCpu.toFixed(2)} s, worker ${workerCpu.toFixed(2)} s)`, '9.5×', '≤ 1.5×'],
+  ...(pyRatio ? [[`(b') the same ${MB} MB printed by a Python loop, ratio to raw pipe (best of ${ROUNDS})`, pyRatio, '', '']] : []),
   ['(c) 50 steps of echo hi', `${(c / 1000).toFixed(2)} s`, '9.2 s', '≤ 1 s'],
   [`(d) ${N} queued no-op builds on 4 slots`, `${Math.round(N / dMin)} builds/min`, '158/min', '≥ 1,500/min'],
-  ['(e) master peak RSS during (b)', `${Math.round(peakRss / 1024 / 1024)} MB (${Math.round(baselineRss / 1024 / 1024)} MB before)`, '195 MB', '≤ 150 MB'],
+  [`(e) master peak RSS during (b) (all ${ROUNDS} rounds)`, `${Math.round(peakRss / 1024 / 1024)} MB (${Math.round(baselineRss / 1024 / 1024)} MB before)`, '195 MB', '≤ 150 MB'],
   [`(f) download of (b)'s log via …/raw (${hasCurl ? 'curl' : 'fetch'})`, `${(fMs / 1000).toFixed(2)} s (${Math.round(downloaded / 1024 / 1024)} MB)`, '4.65 s', '≤ 0.5 s'],
 ];
 process.stdout.write(`bench/ci on ${process.version}, SQLite, 2 worker processes × 2 slots; build result of (b): ${bigBuild?.result}\n\n`);
