@@ -1,7 +1,7 @@
 // keel info with a real process: the JSON parses, has every key docs/keel-info.md documents (and
 // nothing undocumented), hides secrets, and reads dependency versions from the project's lockfile.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { collectEnvironmentInfo, redactEnvValue } from '../../src/runner/environment-info.js';
@@ -40,6 +40,13 @@ const PROJECT = {
   }),
 };
 
+/** A temporary directory inside the suite, removed with it. */
+function scratch(dir: string): string {
+  const tmp = path.join(dir, 'tmp');
+  mkdirSync(tmp, { recursive: true });
+  return tmp;
+}
+
 describe('keel info', () => {
   const dirs: string[] = [];
   after(() => dirs.forEach(removeSuite));
@@ -56,7 +63,8 @@ describe('keel info', () => {
       CI: 'true',
       UNRELATED_VARIABLE: 'not shown',
     };
-    const r = await runKeel(['info', '--json'], dir, env);
+    // npm on Node 24 keeps a compile cache in the temporary directory: give it the suite's.
+    const r = await runKeel(['info', '--json'], dir, { ...env, TMPDIR: scratch(dir) });
     assert.equal(r.code, 0, r.stderr);
     const info = JSON.parse(r.stdout) as Record<string, string>;
     for (const value of Object.values(info)) assert.equal(typeof value, 'string');
@@ -99,7 +107,7 @@ describe('keel info', () => {
   test('without --json: sorted key: value lines, one per key', async () => {
     const dir = makeSuite(PROJECT);
     dirs.push(dir);
-    const r = await runKeel(['info'], dir);
+    const r = await runKeel(['info'], dir, { TMPDIR: scratch(dir) });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     for (const line of lines) assert.match(line, /^[\w.@/-]+: .*$/);
