@@ -1,5 +1,6 @@
 // Runs one build: its steps in order on one worker, each step's output into its `stdio` log,
 // Buildbot's halt/flunk/warn/alwaysRun rules, and one result. Every write is followed by an event.
+import type { TestCaseResult } from '../results/model.js';
 import { LogWriter } from '../storage/log-writer.js';
 import type { BuildRequestRecord, Storage } from '../storage/storage.js';
 import type { ResolvedBuilder, ResolvedStep } from './config.js';
@@ -8,9 +9,9 @@ import type { Clock, MasterLog } from './master-deps.js';
 import { worstResult } from './results.js';
 import type { BuildResult } from './results.js';
 import { commandForStep, propertyPatterns } from './step-commands.js';
-import { outcomeRows, stepResultWithTests, StepTestObserver } from './step-tests.js';
+import { outcomeRows, stepResultWithTests, StepTestObserver, testsOfStep } from './step-tests.js';
 import { WorkerLostError } from './worker-registry.js';
-import type { CommandOutcome, ConnectedWorker } from './worker-registry.js';
+import type { CommandOutcome, ConnectedWorker, ReceivedReport } from './worker-registry.js';
 
 /** What the scheduler hands the engine: a claimed request, its builder, a worker with a slot. */
 export interface BuildAssignment {
@@ -152,6 +153,7 @@ export class BuildRun {
     // like a test run. keel test's closing line ("FAILURE then SUCCESS") also warns by itself.
     let flakyRun = false;
     const tests = step.type === 'test' ? new StepTestObserver(step.format) : step.type === 'shell' ? new StepTestObserver(undefined) : undefined;
+    const reports: ReceivedReport[] = [];
     const observe = patterns.length > 0 || tests !== undefined;
     const writer = new LogWriter(storage, log.id, 0, !observe ? undefined : (stream, text) => {
       tests?.feedLine(stream, text);
@@ -184,13 +186,17 @@ export class BuildRun {
         for (const c of chunks) stored = 'stream' in c ? writer.append(c.stream, c.data) : writer.appendEncoded(c);
         events.publish({ type: 'log.lines', buildId, step: index, log: 'stdio', numLines: writer.linesWritten });
         return stored;
-      });
+      }, (report) => reports.push(report));
       this.current = commandId;
       if (!stoppedBefore && this.stopReason !== null) worker.interrupt(commandId, this.stopReason);
       const finished = await done;
       outcome = commandResult(step, finished, !stoppedBefore && this.stopReason !== null);
       if (flakyRun && outcome.result === 'success') outcome = { result: 'warnings', reason: 'tests failed then passed when re-run' };
-      if (tests !== undefined) outcome = await this.recordTests(buildId, step, tests, outcome, finished.reason === 'exited');
+      if (tests !== undefined) {
+        const { tests: stepTests, notes } = testsOfStep(tests.finish().tests, reports, step.type === 'test' ? step.format : 'auto');
+        for (const note of notes) await writer.append('h', `${note}\n`);
+        outcome = await this.recordTests(buildId, step, stepTests, outcome, finished.reason === 'exited');
+      }
       const how = finished.reason === 'exited'
         ? (finished.exitCode !== null ? `exit code ${finished.exitCode}` : `signal ${finished.signal ?? '?'}`)
         : `${finished.reason}${finished.message ? `: ${finished.message}` : ''}`;
@@ -214,19 +220,18 @@ export class BuildRun {
    * tests name themselves in the reason; flaky and quarantined ones only warn. A store that
    * fails is logged and the step keeps its command's result: the log still has everything.
    */
-  private async recordTests(buildId: number, step: ResolvedStep, observer: StepTestObserver, command: { result: BuildResult; reason: string | null }, exited: boolean): Promise<{ result: BuildResult; reason: string | null }> {
-    const parsed = observer.finish();
-    if (parsed.tests.length === 0) return command;
+  private async recordTests(buildId: number, step: ResolvedStep, tests: readonly TestCaseResult[], command: { result: BuildResult; reason: string | null }, exited: boolean): Promise<{ result: BuildResult; reason: string | null }> {
+    if (tests.length === 0) return command;
     const { storage, log } = this.deps;
     const { request, builder, worker } = this.assignment;
     try {
       const revision = this.properties['got_revision'] ?? request.revision ?? '';
-      await storage.addTestOutcomes(outcomeRows(parsed.tests, {
+      await storage.addTestOutcomes(outcomeRows(tests, {
         buildId, builder: builder.name, branch: request.branch ?? '', revision: String(revision), worker: worker.name,
         step: step.name, startedAt: this.buildStartedAt,
       }));
       const quarantined = new Set((await storage.listQuarantinedTests()).map((q) => q.testId));
-      const { result, reason } = stepResultWithTests({ ...command, exited }, parsed.tests, quarantined);
+      const { result, reason } = stepResultWithTests({ ...command, exited }, tests, quarantined);
       return { result, reason };
     } catch (err) {
       log.error(`storing the test outcomes of build ${buildId} step ${step.name} failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -38,7 +38,8 @@ export function commandForStep(step: ResolvedStep, ctx: StepContext): CommandReq
     return { argv: ['sh', '-c', GIT_SCRIPT, 'keel-git', step.repo, ref, step.mode], workdir, env, ...limits };
   }
   const argv = typeof step.command === 'string' ? ['sh', '-c', step.command] : step.command;
-  return { argv, workdir, env, ...limits };
+  const reports = step.type === 'test' && step.reports !== undefined && step.reports.length > 0 ? { reports: step.reports } : {};
+  return { argv, workdir, env, ...limits, ...reports };
 }
 
 /** Properties a step sets from its output lines: the config's, plus got_revision for git. */

@@ -4,12 +4,13 @@
 import { failureFingerprint } from '../insight/failure-fingerprint.js';
 import { testVerdict } from '../insight/test-verdict.js';
 import type { TestVerdict } from '../insight/test-verdict.js';
-import { createParser } from '../results/create-parser.js';
+import { createParser, parseText } from '../results/create-parser.js';
 import { FormatDetector } from '../results/detect-format.js';
 import type { TestCaseResult } from '../results/model.js';
 import type { LineParser, ParseResult, ResultFormat } from '../results/result-parser.js';
 import type { LogStream, NewTestOutcome } from '../storage/storage.js';
 import type { BuildResult } from './results.js';
+import type { ReceivedReport } from './worker-registry.js';
 
 /**
  * Lines a shell step may print before its log is judged not to be a test run, after which it is
@@ -59,6 +60,27 @@ export class StepTestObserver {
     this.parser = undefined;
     return parser === undefined ? { format: 'unknown', tests: [] } : parser.finish();
   }
+}
+
+/**
+ * The tests of a step from its report files and its log. Reports, when they name any test, are
+ * the more exact account and win (a run that prints regrtest lines and writes JUnit XML would
+ * otherwise count every test twice); a test in several reports keeps its last outcome. The
+ * notes say, for the step's log, what each report gave.
+ */
+export function testsOfStep(logTests: readonly TestCaseResult[], reports: readonly ReceivedReport[], format: ResultFormat | 'auto'): { tests: TestCaseResult[]; notes: string[] } {
+  const notes: string[] = [];
+  const byId = new Map<string, TestCaseResult>();
+  for (const report of reports) {
+    if (!('data' in report)) {
+      notes.push(`report ${report.path} not sent: ${report.skipped}`);
+      continue;
+    }
+    const parsed = parseText(report.data.toString('utf8'), format);
+    notes.push(`report ${report.path}: ${parsed.tests.length} test${parsed.tests.length === 1 ? '' : 's'} (${parsed.format})`);
+    for (const t of parsed.tests) byId.set(t.id, t);
+  }
+  return { tests: byId.size > 0 ? [...byId.values()] : [...logTests], notes };
 }
 
 /** Where a step's outcomes were recorded, for their rows. */

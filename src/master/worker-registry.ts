@@ -15,6 +15,8 @@ import type { Clock, MasterLog } from './master-deps.js';
 export type CommandRequest = Omit<CommandStartMessage, 'type' | 'seq' | 'commandId'>;
 export type CommandOutcome = Omit<CommandFinishedMessage, 'type' | 'seq' | 'commandId'>;
 export type OutputChunks = CommandOutputMessage['chunks'];
+/** A report file the worker sent after the command (its bytes), or why it did not. */
+export type ReceivedReport = { path: string; data: Buffer } | { path: string; skipped: string };
 
 /** Thrown into a running command's promise when its worker's connection is lost. */
 export class WorkerLostError extends Error {
@@ -26,6 +28,7 @@ export class WorkerLostError extends Error {
 interface PendingCommand {
   /** Must take the chunks synchronously; resolves once they are stored. */
   onOutput: (chunks: OutputChunks) => Promise<void>;
+  onReport: ((report: ReceivedReport) => void) | undefined;
   /** Output is stored in order: each batch waits for the one before. */
   chain: Promise<void>;
   resolve: (outcome: CommandOutcome) => void;
@@ -49,10 +52,10 @@ export class ConnectedWorker {
   }
 
   /** Runs a command; resolves with how it ended, rejects with WorkerLostError. */
-  runCommand(request: CommandRequest, onOutput: (chunks: OutputChunks) => Promise<void>): { commandId: string; done: Promise<CommandOutcome> } {
+  runCommand(request: CommandRequest, onOutput: (chunks: OutputChunks) => Promise<void>, onReport?: (report: ReceivedReport) => void): { commandId: string; done: Promise<CommandOutcome> } {
     const commandId = `c${this.nextCommand++}`;
     const done = new Promise<CommandOutcome>((resolve, reject) => {
-      this.commands.set(commandId, { onOutput, chain: Promise.resolve(), resolve, reject });
+      this.commands.set(commandId, { onOutput, onReport, chain: Promise.resolve(), resolve, reject });
     });
     if (this.conn.send({ type: 'command.start', commandId, ...request }) === undefined) {
       this.lost('connection closed');
@@ -77,6 +80,11 @@ export class ConnectedWorker {
         () => void this.conn.send({ type: 'output.ack', commandId: msg.commandId, bytes }),
         (err: unknown) => cmd.reject(err instanceof Error ? err : new Error(String(err))),
       );
+    } else if (msg.type === 'command.report') {
+      // Reports come before command.finished; one for a command that is not running is dropped.
+      const cmd = this.commands.get(msg.commandId);
+      if (msg.data !== undefined) cmd?.onReport?.({ path: msg.path, data: Buffer.from(msg.data, 'base64') });
+      else cmd?.onReport?.({ path: msg.path, skipped: msg.skipped ?? 'not sent' });
     } else if (msg.type === 'command.finished') {
       const cmd = this.commands.get(msg.commandId);
       if (!cmd) return;

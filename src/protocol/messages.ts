@@ -39,6 +39,13 @@
 // OUTPUT_WINDOW_BYTES unacknowledged per command and stops reading the command's pipes until
 // acks arrive, so neither side's memory grows with the size of a log.
 //
+// Report files. A `command.start` may name `reports`: globs relative to its workdir. After the
+// command has ended and its last output is sent, and before `command.finished`, the worker sends
+// one `command.report` per matching regular file: its path relative to the workdir and its bytes
+// in base64, or `skipped` saying why it was not sent (larger than REPORT_MAX_BYTES, past
+// REPORT_MAX_FILES, outside the workdir through `..`, an absolute glob or a symbolic link). The
+// master takes reports only for a command still running.
+//
 // Errors. An inbound frame that is not JSON (or a well-formed output frame), not a known type or
 // has wrong fields is refused:
 // the receiver logs it and answers `error` (KEEL_ERR_PROTOCOL) naming `re` when it had one; it
@@ -50,6 +57,10 @@ export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const OUTPUT_BATCH_BYTES = 128 * 1024;
 export const OUTPUT_BATCH_MS = 50;
 export const OUTPUT_WINDOW_BYTES = 2 * 1024 * 1024;
+/** Largest report file sent; its base64 stays well inside MAX_FRAME_BYTES. */
+export const REPORT_MAX_BYTES = 2 * 1024 * 1024;
+/** Most report files one command sends. */
+export const REPORT_MAX_FILES = 50;
 
 const seq = z.number().int().nonnegative();
 const commandId = z.string().min(1).max(200);
@@ -112,6 +123,15 @@ export const commandFinishedSchema = z.object({
   durationMs: z.number().nonnegative(),
 }).strict();
 
+/** A report file, or why one that matched was not sent (see "Report files" above). */
+export const commandReportSchema = z.object({
+  type: z.literal('command.report'), seq, commandId,
+  path: z.string().min(1).max(1000),
+  /** The file's bytes, base64. */
+  data: z.string().max(Math.ceil(REPORT_MAX_BYTES / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
+  skipped: z.string().max(1000).optional(),
+}).strict().refine((r) => (r.data === undefined) !== (r.skipped === undefined), 'a report has either data or skipped');
+
 export const heartbeatSchema = z.object({ type: z.literal('heartbeat'), seq, time: z.number() }).strict();
 
 export const errorSchema = z.object({
@@ -122,7 +142,7 @@ export const errorSchema = z.object({
 }).strict();
 
 /** The JSON messages a worker sends; its output comes in binary frames (decodeOutputFrame). */
-export const workerMessageSchema = z.discriminatedUnion('type', [helloSchema, commandFinishedSchema, heartbeatSchema, errorSchema]);
+export const workerMessageSchema = z.discriminatedUnion('type', [helloSchema, commandFinishedSchema, commandReportSchema, heartbeatSchema, errorSchema]);
 
 // ---- master → worker ----------------------------------------------------------------------
 
@@ -148,6 +168,8 @@ export const commandStartSchema = z.object({
   maxTime: z.number().positive().optional(),
   /** Milliseconds between SIGTERM and SIGKILL. */
   killGraceMs: z.number().int().nonnegative().default(5000),
+  /** Globs of report files to send back once the command has ended (see "Report files"). */
+  reports: z.array(z.string().min(1).max(1000)).max(100).optional(),
 }).strict();
 
 export const commandInterruptSchema = z.object({ type: z.literal('command.interrupt'), seq, commandId, reason: z.string() }).strict();
@@ -178,6 +200,7 @@ export interface CommandOutputMessage {
   chunks: OutputPiece[];
 }
 export type CommandFinishedMessage = z.infer<typeof commandFinishedSchema>;
+export type CommandReportMessage = z.infer<typeof commandReportSchema>;
 export type WelcomeMessage = z.infer<typeof welcomeSchema>;
 export type CommandStartMessage = z.infer<typeof commandStartSchema>;
 export type CommandInterruptMessage = z.infer<typeof commandInterruptSchema>;

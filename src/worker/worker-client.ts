@@ -14,6 +14,7 @@ import { LogWriter } from '../storage/log-writer.js';
 import type { EncodedLogChunk } from '../storage/storage.js';
 import { CommandRunner } from './command-runner.js';
 import { RUN_TOKEN_VARIABLE, startWorkerRun } from './orphan-reaper.js';
+import { collectReports } from './report-files.js';
 
 export interface WorkerLog {
   info(message: string): void;
@@ -305,8 +306,16 @@ export class WorkerClient {
     this.sessions.set(msg.commandId, session);
     void session.runner.done.then((outcome) => {
       this.sessions.delete(msg.commandId);
-      // The finish goes after the last output: compression may still be running.
-      void session.finish().catch(() => {}).then(() => conn.send({ type: 'command.finished', commandId: msg.commandId, ...outcome }));
+      // The finish goes after the last output (compression may still be running) and after
+      // the report files, which the master takes only while the command runs.
+      void session.finish().catch(() => {}).then(() => {
+        for (const report of msg.reports !== undefined ? collectReports(cwd, msg.reports) : []) {
+          conn.send('data' in report
+            ? { type: 'command.report', commandId: msg.commandId, path: report.path, data: report.data.toString('base64') }
+            : { type: 'command.report', commandId: msg.commandId, path: report.path, skipped: report.skipped });
+        }
+        conn.send({ type: 'command.finished', commandId: msg.commandId, ...outcome });
+      });
     });
   }
 

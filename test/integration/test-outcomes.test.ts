@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { KeelConfig } from '../../src/master/config.js';
-import { api, forceAndWait, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
+import { api, forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
 import type { RunningMaster, WorkerProcess } from './ci-harness.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/results/', import.meta.url));
 const regrtest = (name: string) => JSON.stringify(join(fixtures, 'regrtest', name));
+const junit = (name: string) => JSON.stringify(join(fixtures, 'junit', name));
 
 const NODE_TESTS = `import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,6 +39,14 @@ function outcomesConfig(dir: string): KeelConfig {
       // A plain shell step whose log turns out to be a test run is parsed too.
       { name: 'node-shell', workers: ['w1'], steps: [{ type: 'shell', name: 'run', command: node }, { type: 'shell', name: 'compile', command: 'echo gcc -c a.c' }] },
       { name: 'regrtest', workers: ['w1'], steps: [{ type: 'test', name: 'test', command: `cat ${regrtest('regrtest-seq-rerun.txt')}; exit 2` }] },
+      // Report files: the worker sends the matching ones after the command; a glob out of the
+      // workdir, a symbolic link out of it and a file past the size limit are not sent.
+      {
+        name: 'junit-reports', workers: ['w1'], steps: [{
+          type: 'test', name: 'pytest', reports: ['reports/*.xml', '../outside.xml'],
+          command: `mkdir -p reports && cp ${junit('pytest.xml')} reports/pytest.xml && echo '<secret/>' > ../outside.xml && ln -sf "$PWD/../outside.xml" reports/link.xml && echo ran; exit 1`,
+        }],
+      },
       { name: 'flaky-only', workers: ['w1'], steps: [{ type: 'test', name: 'test', command: `cat ${regrtest('cpython-out313_flaky_seq.txt')}`, format: 'regrtest' }] },
     ],
   };
@@ -98,6 +107,20 @@ describe('test outcomes of builds on a real worker', () => {
       ['test_mixed.MixedTests.test_error', 'error', 2], ['test_mixed.MixedTests.test_fail', 'fail', 2],
     ]);
     assert.ok(failed.every((r) => /^[0-9a-f]{16}$/.test(r.fingerprint ?? '')));
+  });
+
+  it('a test step\'s report files are uploaded and parsed, nothing from outside its workdir', async () => {
+    const build = await forceAndWait(m, 'junit-reports', {}, TOKEN);
+    assert.equal(build.result, 'failure');
+    assert.equal(build.steps[0]?.reason, '4 failed: tests.test_calc.test_param[2], tests.test_calc.test_sub_fails, tests.test_calc.test_uses_broken, tests.test_other.TestGroup.test_raises (exit code 1)');
+    const rows = await m.storage.listTestOutcomes(build.id);
+    assert.equal(rows.length, 11);
+    assert.deepEqual(rows.filter((r) => r.outcome === 'xfail').map((r) => r.testId), ['tests.test_calc.test_known_bug']);
+    const log = await logText(m, build.id, 0);
+    assert.match(log, /^report reports\/pytest\.xml: 11 tests \(junit\)$/m);
+    assert.match(log, /^report \.\.\/outside\.xml not sent: outside the step's workdir$/m);
+    // The symbolic link to the file outside is neither followed nor sent.
+    assert.doesNotMatch(log, /^report reports\/link\.xml/m);
   });
 
   it('a step whose tests only failed then passed is WARNINGS', async () => {
