@@ -4,6 +4,8 @@ import { currentFailures } from '../insight/current-failures.js';
 import type { FailureGroup } from '../insight/current-failures.js';
 import { compareFlakyTests, flakyTestOf } from '../insight/flaky-tests.js';
 import type { FlakyOptions, FlakyTest } from '../insight/flaky-tests.js';
+import { findRegressions } from '../insight/regressions.js';
+import type { Regression } from '../insight/regressions.js';
 import { foldRuns } from '../insight/test-history.js';
 import type { BuildRef, TestOutcomeRecord } from '../insight/test-history.js';
 import type { InsightQuery, Storage } from '../storage/storage.js';
@@ -35,6 +37,14 @@ export async function rankStoredFlakyTests(storage: Pick<Storage, 'listInsightOu
     i = j;
   }
   return ranked.sort(compareFlakyTests);
+}
+
+/**
+ * The current regressions (docs/insight.md, "Regressions"), oldest first. Their `changes` are
+ * empty until the master stores the changes its sources see: nothing here guesses them.
+ */
+export async function storedRegressions(storage: Pick<Storage, 'listInsightOutcomes'>, query: InsightQuery): Promise<Regression[]> {
+  return findRegressions(await storage.listInsightOutcomes(query));
 }
 
 /** A test id no parser makes (parsers never emit NUL), for the lane markers below. */

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { KeelError } from '../errors.js';
 import type { Master } from '../master/master.js';
-import { DEFAULT_INSIGHT_DAYS, rankStoredFlakyTests, storedCurrentFailures } from '../master/test-insight.js';
+import { DEFAULT_INSIGHT_DAYS, rankStoredFlakyTests, storedCurrentFailures, storedRegressions } from '../master/test-insight.js';
 import { countOutcomes, TEST_OUTCOMES } from '../results/model.js';
 import type { TestOutcome } from '../results/model.js';
 import type { TestOutcomeRow } from '../storage/storage.js';
@@ -92,6 +92,13 @@ export function registerTestRoutes(app: FastifyInstance, master: Master, require
     const since = sinceOf(q.since);
     const groups = await storedCurrentFailures(storage, { since, ...(q.branch !== undefined ? { branch: q.branch } : {}) });
     return { groups, total: groups.length, since };
+  });
+
+  app.get('/api/v1/regressions', async (req) => {
+    const q = parse(insightQuery, req.query, 'query');
+    const since = sinceOf(q.since);
+    const regressions = await storedRegressions(storage, { since, ...(q.branch !== undefined ? { branch: q.branch } : {}) });
+    return { regressions, total: regressions.length, since };
   });
 
   app.get('/api/v1/quarantine', async () => {

@@ -17,10 +17,12 @@ interface Fixture {
   expected: {
     flaky: { testId: string; runs: number; flakes: number; count: number; rerunFlakes: number; revisionFlakes: number; lastBuild: number; builders: string[]; fingerprints: { fingerprint: string; count: number }[] }[];
     currentFailures: { fingerprint: string; tests: string[]; builders: string[]; failures: [string, number, number][] }[];
+    regressions: { testId: string; builder: string; branch: string; firstFailing: number; lastPassing: number; latest: number; failingBuilds: number; skippedBuilds: number; noisyBefore: boolean; fingerprints: string[]; changes: string[] }[];
   };
 }
 
 interface FlakyJson { testId: string; runs: number; flakes: number; flakeRate: number; count: number; rerunFlakes: number; revisionFlakes: number; lastFlake: { buildId: number }; builders: string[]; fingerprints: { fingerprint: string; count: number }[] }
+interface RegressionJson { testId: string; builder: string; branch: string; firstFailing: { buildId: number }; lastPassing: { buildId: number }; latest: { buildId: number }; failingBuilds: number; skippedBuilds: number; noisyBefore: boolean; fingerprints: string[]; changes: unknown[] }
 interface GroupJson { fingerprint?: string; tests: string[]; builders: string[]; since: number; failures: { testId: string; build: { buildId: number }; since: { buildId: number } }[] }
 
 describe('flaky and failures endpoints on recorded histories stored in SQLite', () => {
@@ -68,6 +70,14 @@ describe('flaky and failures endpoints on recorded histories stored in SQLite', 
           fingerprint: g.fingerprint, tests: g.tests, builders: g.builders,
           failures: g.failures.map((f) => [f.testId, toFixture.get(f.build.buildId), toFixture.get(f.since.buildId)]),
         })), fixture.expected.currentFailures);
+        // The same regressions, but no changes: the master does not store its sources' changes yet.
+        const regressions = await api<{ regressions: RegressionJson[]; total: number }>(m.url, '/regressions?since=0');
+        assert.equal(regressions.status, 200);
+        assert.deepEqual(regressions.body.regressions.map((r) => ({
+          testId: r.testId, builder: r.builder, branch: r.branch, firstFailing: toFixture.get(r.firstFailing.buildId),
+          lastPassing: toFixture.get(r.lastPassing.buildId), latest: toFixture.get(r.latest.buildId), failingBuilds: r.failingBuilds,
+          skippedBuilds: r.skippedBuilds, noisyBefore: r.noisyBefore, fingerprints: r.fingerprints, changes: r.changes,
+        })), fixture.expected.regressions.map((e) => ({ ...e, changes: [] })));
         // Without `since`, the history read is the last 30 days.
         const recent = await api<{ since: number }>(m.url, '/flaky');
         assert.ok(Math.abs(recent.body.since - (Date.now() - 30 * 86_400_000)) < 60_000);
