@@ -28,11 +28,9 @@ export class ChunkDeflater {
     this.stream.on('error', (err: Error) => (this.error = err));
   }
 
-  /** Compresses `bytes` (or the pieces, joined) as one chunk. */
-  compress(bytes: Buffer | readonly Buffer[]): Promise<Buffer> {
+  compress(bytes: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      // Pieces go to zlib as they are: joining them first copied every byte of a log once more.
-      for (const piece of Array.isArray(bytes) ? bytes as readonly Buffer[] : [bytes as Buffer]) this.stream.write(piece);
+      this.stream.write(bytes);
       // The flush's callback comes after this chunk's output and before the next one's: zlib
       // works on the next write only once this flush is done.
       this.stream.flush(constants.Z_FULL_FLUSH, () => {
@@ -77,10 +75,10 @@ function* parseRuns(streams: string): Generator<[LogStream, number]> {
  * Compresses a chunk's bytes (whole lines, each ending in "\n") off the main thread: the caller
  * keeps receiving output while zlib works on the thread pool.
  */
-export async function encodeLogChunk(firstLine: number, lineCount: number, pieces: readonly Buffer[], rawBytes: number, runs: readonly [LogStream, number][], deflater: ChunkDeflater): Promise<EncodedLogChunk> {
+export async function encodeLogChunk(firstLine: number, lineCount: number, bytes: Buffer, runs: readonly [LogStream, number][], deflater: ChunkDeflater): Promise<EncodedLogChunk> {
   const streams = formatRuns(runs);
-  const content = await deflater.compress(pieces);
-  return { firstLine, lastLine: firstLine + lineCount - 1, content, rawBytes, streams };
+  const content = await deflater.compress(bytes);
+  return { firstLine, lastLine: firstLine + lineCount - 1, content, rawBytes: bytes.length, streams };
 }
 
 export function decodeLogChunk(firstLine: number, content: Uint8Array, streams: string): LogLine[] {

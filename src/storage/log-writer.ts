@@ -121,8 +121,10 @@ export class LogWriter {
 
   /** `parts` joined are one or more whole lines, each ending in "\n"; only the last has newlines. */
   private addLines(stream: LogStream, parts: Buffer[]): void {
-    // The common case (no carriage returns, no observer) keeps the parts as they are (views into
-    // the pipe reads or the protocol frames) and hands them to zlib so: no copy at all.
+    // The common case (no carriage returns, no observer) keeps the parts as they are: views into
+    // the pipe reads or the protocol frames, copied once, into the chunk. (Handing the parts to
+    // zlib one by one instead made each a thread-pool round trip: a Python loop's 8 KB writes
+    // took (b') from 1.7x to 2.8-3.1x.)
     if (this.onLine || parts.some((p) => p.includes(CR))) parts = [dropLineEndCRs(parts.length === 1 ? parts[0]! : Buffer.concat(parts))];
     const last = parts[parts.length - 1]!;
     let count = 0;
@@ -151,7 +153,7 @@ export class LogWriter {
     if (this.pendingLines > 0) {
       // Compression starts now, on the thread pool; the database write waits for the one before.
       const bytes = this.bufferedBytes;
-      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, this.pieces, bytes, this.runs, this.deflater ??= new ChunkDeflater());
+      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, Buffer.concat(this.pieces, bytes), this.runs, this.deflater ??= new ChunkDeflater());
       this.queued += bytes;
       this.nextLine += this.pendingLines;
       this.pieces = [];
