@@ -195,7 +195,7 @@ export class BuildRun {
       if (tests !== undefined) {
         const { tests: stepTests, notes } = testsOfStep(tests.finish().tests, reports, step.type === 'test' ? step.format : 'auto');
         for (const note of notes) await writer.append('h', `${note}\n`);
-        outcome = await this.recordTests(buildId, step, stepTests, outcome, finished.reason === 'exited');
+        outcome = await this.recordTests(buildId, index, step, stepTests, outcome, finished.reason === 'exited');
       }
       const how = finished.reason === 'exited'
         ? (finished.exitCode !== null ? `exit code ${finished.exitCode}` : `signal ${finished.signal ?? '?'}`)
@@ -220,7 +220,7 @@ export class BuildRun {
    * tests name themselves in the reason; flaky and quarantined ones only warn. A store that
    * fails is logged and the step keeps its command's result: the log still has everything.
    */
-  private async recordTests(buildId: number, step: ResolvedStep, tests: readonly TestCaseResult[], command: { result: BuildResult; reason: string | null }, exited: boolean): Promise<{ result: BuildResult; reason: string | null }> {
+  private async recordTests(buildId: number, index: number, step: ResolvedStep, tests: readonly TestCaseResult[], command: { result: BuildResult; reason: string | null }, exited: boolean): Promise<{ result: BuildResult; reason: string | null }> {
     if (tests.length === 0) return command;
     const { storage, log } = this.deps;
     const { request, builder, worker } = this.assignment;
@@ -231,7 +231,8 @@ export class BuildRun {
         step: step.name, startedAt: this.buildStartedAt,
       }));
       const quarantined = new Set((await storage.listQuarantinedTests()).map((q) => q.testId));
-      const { result, reason } = stepResultWithTests({ ...command, exited }, tests, quarantined);
+      const { result, reason, verdict } = stepResultWithTests({ ...command, exited }, tests, quarantined);
+      this.deps.events.publish({ type: 'tests.stored', buildId, step: index, name: step.name, total: tests.length, failed: verdict.failed.length, flaky: verdict.flaky.length });
       return { result, reason };
     } catch (err) {
       log.error(`storing the test outcomes of build ${buildId} step ${step.name} failed: ${err instanceof Error ? err.message : String(err)}`);

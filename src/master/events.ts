@@ -10,6 +10,8 @@ export type MasterEvent =
   | { type: 'step.started'; buildId: number; step: number; name: string }
   | { type: 'step.finished'; buildId: number; step: number; name: string; result: BuildResult }
   | { type: 'log.lines'; buildId: number; step: number; log: string; numLines: number }
+  | { type: 'tests.stored'; buildId: number; step: number; name: string; total: number; failed: number; flaky: number }
+  | { type: 'test.quarantine'; testId: string; quarantined: boolean }
   | { type: 'worker.connected'; worker: string }
   | { type: 'worker.disconnected'; worker: string; reason: string };
 

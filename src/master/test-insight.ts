@@ -9,6 +9,7 @@ import type { Regression } from '../insight/regressions.js';
 import { foldRuns } from '../insight/test-history.js';
 import type { BuildRef, TestOutcomeRecord } from '../insight/test-history.js';
 import type { InsightQuery, Storage } from '../storage/storage.js';
+import type { EventBus } from './events.js';
 
 /** How far back /flaky and /failures look when the caller does not say. */
 export const DEFAULT_INSIGHT_DAYS = 30;
@@ -45,6 +46,19 @@ export async function rankStoredFlakyTests(storage: Pick<Storage, 'listInsightOu
  */
 export async function storedRegressions(storage: Pick<Storage, 'listInsightOutcomes'>, query: InsightQuery): Promise<Regression[]> {
   return findRegressions(await storage.listInsightOutcomes(query));
+}
+
+/**
+ * Quarantines a test or lifts its quarantine, then says so on the event bus. Returns whether
+ * anything changed (false: it already was, or was not, quarantined).
+ */
+export async function setQuarantine(
+  deps: { storage: Pick<Storage, 'quarantineTest' | 'unquarantineTest'>; events: EventBus },
+  testId: string, quarantined: boolean, reason: string | null, now: number,
+): Promise<boolean> {
+  const changed = quarantined ? await deps.storage.quarantineTest(testId, reason, now) : await deps.storage.unquarantineTest(testId);
+  if (changed) deps.events.publish({ type: 'test.quarantine', testId, quarantined });
+  return changed;
 }
 
 /** A test id no parser makes (parsers never emit NUL), for the lane markers below. */

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { KeelError } from '../errors.js';
 import type { Master } from '../master/master.js';
-import { DEFAULT_INSIGHT_DAYS, rankStoredFlakyTests, storedCurrentFailures, storedRegressions } from '../master/test-insight.js';
+import { DEFAULT_INSIGHT_DAYS, rankStoredFlakyTests, setQuarantine, storedCurrentFailures, storedRegressions } from '../master/test-insight.js';
 import { countOutcomes, TEST_OUTCOMES } from '../results/model.js';
 import type { TestOutcome } from '../results/model.js';
 import type { TestOutcomeRow } from '../storage/storage.js';
@@ -110,14 +110,14 @@ export function registerTestRoutes(app: FastifyInstance, master: Master, require
     requireToken(req);
     const testId = parse(testIdParam, req.params.id, 'test id');
     const body = parse(quarantineBody, req.body ?? {}, 'body');
-    const added = await storage.quarantineTest(testId, body.reason ?? null, Date.now());
+    const added = await setQuarantine(master, testId, true, body.reason ?? null, Date.now());
     return reply.code(added ? 201 : 200).send({ testId, quarantined: true, added });
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/tests/:id/quarantine', async (req) => {
     requireToken(req);
     const testId = parse(testIdParam, req.params.id, 'test id');
-    const lifted = await storage.unquarantineTest(testId);
+    const lifted = await setQuarantine(master, testId, false, null, Date.now());
     return { testId, quarantined: false, lifted };
   });
 }

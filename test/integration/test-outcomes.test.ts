@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { KeelConfig } from '../../src/master/config.js';
+import type { MasterEvent } from '../../src/master/events.js';
 import { api, forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
 import type { RunningMaster, WorkerProcess } from './ci-harness.js';
 
@@ -69,6 +70,8 @@ describe('test outcomes of builds on a real worker', () => {
   });
 
   it('a test step running node --test stores every outcome and names its failures', async () => {
+    const events: MasterEvent[] = [];
+    const unsubscribe = m.master.events.subscribe((e) => events.push(e));
     const build = await forceAndWait(m, 'node-tests', { branch: 'main', revision: 'abc123' }, TOKEN);
     assert.equal(build.result, 'failure');
     assert.deepEqual(build.steps.map((s) => [s.name, s.result, s.reason]), [
@@ -85,6 +88,8 @@ describe('test outcomes of builds on a real worker', () => {
     const thrown = rows.find((r) => r.testId === 'parser > throws inside');
     assert.match(thrown?.message ?? '', /TypeError/);
     assert.match(thrown?.details ?? '', /calc\.test\.mjs/);
+    unsubscribe();
+    assert.deepEqual(events.filter((e) => e.type === 'tests.stored'), [{ type: 'tests.stored', buildId: build.id, step: 0, name: 'test', total: 5, failed: 2, flaky: 0 }]);
   });
 
   it('a shell step whose log is a test run is parsed; one that is not stores nothing', async () => {
@@ -133,6 +138,8 @@ describe('test outcomes of builds on a real worker', () => {
 
   it('quarantined tests still run and are stored, but their failures only warn', async () => {
     const path = (id: string) => `/tests/${encodeURIComponent(id)}/quarantine`;
+    const events: MasterEvent[] = [];
+    const unsubscribe = m.master.events.subscribe((e) => events.push(e));
     assert.equal((await api(m.url, path('test_mixed.MixedTests.test_error'), { method: 'POST', body: {} })).status, 401);
     const added = await api(m.url, path('test_mixed.MixedTests.test_error'), { method: 'POST', body: { reason: 'known' }, token: TOKEN });
     assert.deepEqual([added.status, added.body], [201, { testId: 'test_mixed.MixedTests.test_error', quarantined: true, added: true }]);
@@ -151,6 +158,11 @@ describe('test outcomes of builds on a real worker', () => {
       assert.equal((await api(m.url, path('test_mixed.MixedTests.test_fail'), { method: 'DELETE' })).status, 401);
       await api(m.url, path('test_mixed.MixedTests.test_fail'), { method: 'DELETE', token: TOKEN });
       assert.equal((await api<{ total: number }>(m.url, '/quarantine')).body.total, 0);
+      unsubscribe();
+      assert.deepEqual(events.filter((e) => e.type === 'test.quarantine').map((e) => e.type === 'test.quarantine' && [e.testId, e.quarantined]), [
+        ['test_mixed.MixedTests.test_error', true], ['test_mixed.MixedTests.test_fail', true],
+        ['test_mixed.MixedTests.test_error', false], ['test_mixed.MixedTests.test_fail', false],
+      ]);
     }
   });
 
