@@ -112,7 +112,7 @@ function names(ids: readonly string[]): string {
 }
 
 /** `3 failed: test_os, test_ssl, test_asyncio.test_tasks; 1 flaky: test_x`, or null when all passed. */
-export function testSummary(verdict: TestVerdict): string | null {
+function testSummary(verdict: TestVerdict): string | null {
   const parts: string[] = [];
   if (verdict.failed.length > 0) parts.push(`${verdict.failed.length} failed: ${names(verdict.failed)}`);
   if (verdict.flaky.length > 0) parts.push(`${verdict.flaky.length} flaky: ${names(verdict.flaky)}`);

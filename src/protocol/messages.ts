@@ -200,7 +200,6 @@ export interface CommandOutputMessage {
   chunks: OutputPiece[];
 }
 export type CommandFinishedMessage = z.infer<typeof commandFinishedSchema>;
-export type CommandReportMessage = z.infer<typeof commandReportSchema>;
 export type WelcomeMessage = z.infer<typeof welcomeSchema>;
 export type CommandStartMessage = z.infer<typeof commandStartSchema>;
 export type CommandInterruptMessage = z.infer<typeof commandInterruptSchema>;
