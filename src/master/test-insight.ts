@@ -71,8 +71,9 @@ const LANE_MARKER = '\0lane';
  * added as one skipped record of a test that does not exist, which says nothing of any test.
  */
 export async function storedCurrentFailures(storage: Pick<Storage, 'listInsightOutcomes' | 'latestLaneBuilds'>, query: InsightQuery): Promise<FailureGroup[]> {
-  const [rows, lanes] = await Promise.all([storage.listInsightOutcomes(query), storage.latestLaneBuilds(query)]);
-  const records: TestOutcomeRecord[] = rows;
+  // Only a test red in some lane's latest build can be red now: those tests' rows are read.
+  const lanes = await storage.latestLaneBuilds(query);
+  const records: TestOutcomeRecord[] = await storage.listInsightOutcomes({ ...query, failedIn: lanes.map((l) => l.buildId) });
   for (const lane of lanes) {
     records.push({
       testId: LANE_MARKER, buildId: lane.buildId, builder: lane.builder, branch: lane.branch, revision: lane.revision,

@@ -169,6 +169,11 @@ export interface InsightQuery {
   /** Only builds started at or after this (epoch ms). */
   since?: number;
   branch?: string;
+  /**
+   * listInsightOutcomes only: the tests that failed or errored in one of these builds, rather
+   * than those that ever failed or flaked (what is red now can only be red in a latest build).
+   */
+  failedIn?: readonly number[];
 }
 
 /** The latest build of one lane (builder and branch) that stored any test outcome. */

@@ -241,6 +241,10 @@ export function storageConformance(name: string, open: () => Promise<{ storage: 
       ].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : 0)));
       assert.deepEqual((await storage.listInsightOutcomes({ since: 101 })).map((r) => r.buildId), [builds[1]!.id, builds[2]!.id, builds[3]!.id]);
       assert.deepEqual(await storage.listInsightOutcomes({ branch: 'nope' }), []);
+      // Only the tests red in the given builds: 'other' errored in build 3; the odd one was green there.
+      assert.deepEqual((await storage.listInsightOutcomes({ failedIn: [builds[3]!.id, builds[2]!.id] })).map((r) => r.testId), ['other']);
+      assert.deepEqual((await storage.listInsightOutcomes({ failedIn: [builds[0]!.id] })).map((r) => r.buildId), [builds[0]!.id, builds[1]!.id, builds[2]!.id]);
+      assert.deepEqual(await storage.listInsightOutcomes({ failedIn: [] }), []);
       const lanes = await storage.latestLaneBuilds({});
       assert.deepEqual(lanes.map((l) => [l.builder, l.branch, l.buildId, l.revision, l.startedAt]), [
         ['to', 'main', builds[2]!.id, 'r2', 102], ['to-b', 'main', builds[3]!.id, 'r3', 103],
