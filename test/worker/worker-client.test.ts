@@ -177,6 +177,18 @@ describe('WorkerClient', () => {
     assert.equal(master.output('c6', 'e'), 'err\n');
   });
 
+  it('passes a printed line on within 200 ms while the command keeps running (the live log)', async () => {
+    const ws = master.sockets[0]!;
+    // The command prints the time it printed: spawning it, slow on a busy machine, is not counted.
+    master.send(ws, { type: 'command.start', commandId: 'c7', argv: ['sh', '-c', 'date +%s%3N; sleep 2'], workdir: 'b1', timeout: 10 });
+    const deadline = Date.now() + 5000;
+    while (!master.output('c7').includes('\n') && Date.now() < deadline) await sleep(5);
+    const lag = Date.now() - Number(master.output('c7').trim());
+    assert.ok(lag < 200, `the line arrived ${lag} ms after it was printed`);
+    assert.equal(master.frames.some(isFinished('c7')), false, 'while the command still runs');
+    await master.waitFor(isFinished('c7'));
+  });
+
   it('reconnects after the connection drops, and kills what was running', async () => {
     const ws = master.sockets[0]!;
     master.send(ws, { type: 'command.start', commandId: 'c5', argv: ['sh', '-c', 'echo pid $$; sleep 1000'], workdir: 'b1', timeout: 100 });
