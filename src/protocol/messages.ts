@@ -52,7 +52,9 @@
 // never throws. A master closes a connection that sends a malformed frame before `welcome`.
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 1;
+// 2: output travels as compressed log chunks cut by the worker (1 sent raw bytes); a worker and
+// a master of different versions refuse each other at the handshake, not at the first frame.
+export const PROTOCOL_VERSION = 2;
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const OUTPUT_BATCH_BYTES = 128 * 1024;
 export const OUTPUT_BATCH_MS = 50;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { KeelConfig } from '../../src/master/config.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { alive } from '../helpers/processes.js';
 import { api, forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor, waitForBuildOfRequest } from './ci-harness.js';
 import type { BuildJson, RunningMaster, WorkerProcess } from './ci-harness.js';
@@ -153,7 +154,7 @@ describe('failures on real workers', () => {
     const fake = new WebSocket(`ws://127.0.0.1:${m.port}/ws/worker`);
     await new Promise((r) => fake.once('open', r));
     const closed = new Promise<number>((r) => fake.once('close', (code) => r(code)));
-    fake.send(JSON.stringify({ type: 'hello', seq: 1, protocol: 1, name: 'w2', secret: 'pw2', info: { hostname: 'fake', os: 'x', arch: 'x', node: 'x', cpus: 1, keel: 'x' } }));
+    fake.send(JSON.stringify({ type: 'hello', seq: 1, protocol: PROTOCOL_VERSION, name: 'w2', secret: 'pw2', info: { hostname: 'fake', os: 'x', arch: 'x', node: 'x', cpus: 1, keel: 'x' } }));
     await waitFor('the fake took over', () => m.master.registry.get('w2')?.info.hostname === 'fake');
     assert.notEqual(m.master.registry.get('w2'), real);
     // The real worker, cut off, reconnects and takes its name back.
@@ -176,7 +177,7 @@ describe('failures on real workers', () => {
     await new Promise((r) => ws2.once('open', r));
     const got: { type: string; code?: string }[] = [];
     ws2.on('message', (d) => got.push(JSON.parse(d.toString()) as { type: string }));
-    ws2.send(JSON.stringify({ type: 'hello', seq: 1, protocol: 1, name: 'w3', secret: 'pw3', maxBuilds: 1, info: { hostname: 'x', os: 'x', arch: 'x', node: 'x', cpus: 1, keel: 'x' } }));
+    ws2.send(JSON.stringify({ type: 'hello', seq: 1, protocol: PROTOCOL_VERSION, name: 'w3', secret: 'pw3', maxBuilds: 1, info: { hostname: 'x', os: 'x', arch: 'x', node: 'x', cpus: 1, keel: 'x' } }));
     await waitFor('welcome', () => got.some((g) => g.type === 'welcome'));
     ws2.send(JSON.stringify({ type: 'command.output', seq: 2, commandId: 'nope', chunks: 'bad' }));
     await waitFor('error reply', () => got.some((g) => g.type === 'error' && g.code === 'KEEL_ERR_PROTOCOL'));

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventBus } from '../../src/master/events.js';
 import { systemClock } from '../../src/master/master-deps.js';
 import { WorkerRegistry } from '../../src/master/worker-registry.js';
-import { encodeOutputFrame } from '../../src/protocol/messages.js';
+import { encodeOutputFrame, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { memoryTransportPair } from '../../src/protocol/transports.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import type { Storage } from '../../src/storage/storage.js';
@@ -40,11 +40,11 @@ describe('WorkerRegistry handshake', () => {
     return { send: (msg: unknown) => workerEnd.send(typeof msg === 'string' || Buffer.isBuffer(msg) ? msg : JSON.stringify(msg)), got, closed: () => closedWith };
   }
 
-  const hello = (extra: Record<string, unknown> = {}) => ({ type: 'hello', seq: 1, protocol: 1, name: 'w1', secret: 'right', info, ...extra });
+  const hello = (extra: Record<string, unknown> = {}) => ({ type: 'hello', seq: 1, protocol: PROTOCOL_VERSION, name: 'w1', secret: 'right', info, ...extra });
 
   it('refuses another protocol version, an unknown name and a wrong secret', async () => {
     for (const [msg, pattern] of [
-      [hello({ protocol: 2 }), /protocol version 2 is not supported/],
+      [hello({ protocol: PROTOCOL_VERSION + 1 }), new RegExp(`protocol version ${PROTOCOL_VERSION + 1} is not supported`)],
       [hello({ name: 'ghost' }), /unknown worker name or wrong secret/],
       [hello({ secret: 'wrong' }), /unknown worker name or wrong secret/],
     ] as const) {

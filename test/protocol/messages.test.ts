@@ -70,7 +70,7 @@ describe('frame validation', () => {
   });
 
   it('a worker only accepts master messages', () => {
-    assert.equal(decodeMasterFrame(JSON.stringify({ type: 'hello', seq: 1, protocol: 1, name: 'w', secret: 's', info, maxBuilds: 1 })).ok, false);
+    assert.equal(decodeMasterFrame(JSON.stringify({ type: 'hello', seq: 1, protocol: PROTOCOL_VERSION, name: 'w', secret: 's', info, maxBuilds: 1 })).ok, false);
     const start = decodeMasterFrame(JSON.stringify({ type: 'command.start', seq: 2, commandId: 'c1', argv: ['true'], workdir: 'b/build', timeout: 10 }));
     assert.ok(start.ok);
     if (start.ok && start.message.type === 'command.start') assert.equal(start.message.killGraceMs, 5000);

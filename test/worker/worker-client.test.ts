@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
-import { decodeWorkerFrame, OUTPUT_BATCH_BYTES, OUTPUT_WINDOW_BYTES, outputBytes } from '../../src/protocol/messages.js';
+import { decodeWorkerFrame, OUTPUT_BATCH_BYTES, OUTPUT_WINDOW_BYTES, outputBytes, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { decodeLogChunk } from '../../src/storage/log-chunks.js';
 import type { WorkerMessage } from '../../src/protocol/messages.js';
 import { WorkerClient } from '../../src/worker/worker-client.js';
@@ -35,7 +35,7 @@ class ScriptedMaster {
         const d = decodeWorkerFrame(isBinary ? (data as Buffer) : data.toString());
         assert.ok(d.ok, 'the worker sends only valid frames');
         this.frames.push(d.message);
-        if (d.message.type === 'hello') this.send(ws, { type: 'welcome', re: d.message.seq, protocol: 1, heartbeatMs: 1000, master: 'scripted' });
+        if (d.message.type === 'hello') this.send(ws, { type: 'welcome', re: d.message.seq, protocol: PROTOCOL_VERSION, heartbeatMs: 1000, master: 'scripted' });
         if (d.message.type === 'command.output') {
           // The frame's buffer is reused by ws for nothing else, but keep copies to be safe.
           d.message.chunks = d.message.chunks.map((c) => ({ ...c, data: Buffer.from(c.data) }));
@@ -107,7 +107,7 @@ describe('WorkerClient', () => {
   it('says hello on /ws/worker with its name, secret, version and info', () => {
     const hello = master.frames.find((f) => f.type === 'hello');
     assert.ok(hello && hello.type === 'hello');
-    assert.deepEqual([hello.name, hello.secret, hello.protocol, hello.maxBuilds, hello.info.node], ['w1', 's3cret', 1, 2, process.version]);
+    assert.deepEqual([hello.name, hello.secret, hello.protocol, hello.maxBuilds, hello.info.node], ['w1', 's3cret', PROTOCOL_VERSION, 2, process.version]);
     assert.equal(master.paths[0], '/ws/worker');
   });
 
