@@ -169,10 +169,60 @@ function insightIndexes(backend: Backend): Migration {
   };
 }
 
+/**
+ * Change sources (issue 5): the changes, each git poller's branch tips, the changes of each build
+ * request and each build's blamelist, and which queued request another was merged into.
+ */
+function changes(backend: Backend): Migration {
+  const k = kinds(backend);
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('changes')
+        .addColumn('id', k.id, (c) => c.primaryKey())
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('branch', 'text', (c) => c.notNull())
+        .addColumn('revision', 'text', (c) => c.notNull())
+        .addColumn('author', 'text', (c) => c.notNull())
+        .addColumn('committer', 'text')
+        .addColumn('time', k.time, (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('files', 'text', (c) => c.notNull())
+        .addColumn('link', 'text')
+        .addColumn('category', 'text')
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('project', 'text')
+        .addColumn('properties', 'text')
+        .addColumn('recorded_at', k.time, (c) => c.notNull())
+        .execute();
+      // Newest first overall is the primary key; these serve the filtered lists and the ranges
+      // of one branch (listChanges, listChangesBetween).
+      await db.schema.createIndex('changes_repository').on('changes').columns(['repository', 'id']).execute();
+      await db.schema.createIndex('changes_branch').on('changes').columns(['branch', 'id']).execute();
+      await db.schema.createTable('poller_tips')
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('branch', 'text', (c) => c.notNull())
+        .addColumn('revision', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('poller_tips_pk', ['repository', 'branch'])
+        .execute();
+      await db.schema.createTable('request_changes')
+        .addColumn('request_id', 'integer', (c) => c.notNull().references('build_requests.id'))
+        .addColumn('change_id', 'integer', (c) => c.notNull().references('changes.id'))
+        .addPrimaryKeyConstraint('request_changes_pk', ['request_id', 'change_id'])
+        .execute();
+      await db.schema.createTable('build_changes')
+        .addColumn('build_id', 'integer', (c) => c.notNull().references('builds.id'))
+        .addColumn('change_id', 'integer', (c) => c.notNull().references('changes.id'))
+        .addPrimaryKeyConstraint('build_changes_pk', ['build_id', 'change_id'])
+        .execute();
+      await db.schema.alterTable('build_requests').addColumn('merged_into', 'integer', (c) => c.references('build_requests.id')).execute();
+    },
+  };
+}
+
 /** Brings the database to the newest schema; safe to call on every start and from several masters. */
 export async function migrateToLatest(db: Kysely<unknown>, backend: Backend): Promise<void> {
   const migrations: Record<string, Migration> = { '0001_initial': initial(backend), '0002_test_outcomes': testOutcomes(backend),
-    '0003_insight_indexes': insightIndexes(backend),
+    '0003_insight_indexes': insightIndexes(backend), '0004_changes': changes(backend),
   };
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error } = await migrator.migrateToLatest();

@@ -34,6 +34,8 @@ export interface BuildRequestsTable {
   claimed_at: number | null;
   completed_at: number | null;
   result: string | null;
+  /** The request this one was merged into while both were queued (result `merged`); else null. */
+  merged_into: number | null;
 }
 
 export interface BuildsTable {
@@ -124,6 +126,52 @@ export interface QuarantinedTestsTable {
   created_at: number;
 }
 
+/** One change a source reported (issue 5); the optional fields are null when not given. */
+export interface ChangesTable {
+  id: Generated<number>;
+  repository: string;
+  branch: string;
+  revision: string;
+  author: string;
+  committer: string | null;
+  /** The commit's time (epoch ms). */
+  time: number;
+  message: string;
+  /** JSON array of the paths the change touched. */
+  files: string;
+  link: string | null;
+  category: string | null;
+  /** poller, github, gitlab, generic, api. */
+  source: string;
+  project: string | null;
+  /** JSON object, or null when the source gave none. */
+  properties: string | null;
+  recorded_at: number;
+}
+
+/**
+ * A git poller's branch tips, per repository. Every repository stored also has one row with the
+ * empty branch name (which no git ref can have) and an empty revision: it tells a repository
+ * polled with no branches (`{}`) from one never polled (undefined).
+ */
+export interface PollerTipsTable {
+  repository: string;
+  branch: string;
+  revision: string;
+}
+
+/** The changes a build request builds, its own and those of the requests merged into it. */
+export interface RequestChangesTable {
+  request_id: number;
+  change_id: number;
+}
+
+/** A build's blamelist, set when the build starts. */
+export interface BuildChangesTable {
+  build_id: number;
+  change_id: number;
+}
+
 export interface KeelDatabase {
   workers: WorkersTable;
   builders: BuildersTable;
@@ -135,4 +183,8 @@ export interface KeelDatabase {
   test_outcomes: TestOutcomesTable;
   test_builds: TestBuildsTable;
   quarantined_tests: QuarantinedTestsTable;
+  changes: ChangesTable;
+  poller_tips: PollerTipsTable;
+  request_changes: RequestChangesTable;
+  build_changes: BuildChangesTable;
 }
