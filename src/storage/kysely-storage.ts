@@ -7,12 +7,14 @@ import type { TestOutcome } from '../results/model.js';
 import { chunkText, decodeLogChunk } from './log-chunks.js';
 import type { Backend } from './migrations.js';
 import type {
-  BuilderRecord, BuildQuery, BuildRecord, BuildRequestRecord, EncodedLogChunk, InsightOutcomeRow, InsightQuery,
-  LaneBuild, LogLine, LogRecord, NewBuild, NewBuildRequest, NewTestOutcome, QuarantineRecord, StepRecord, Storage,
-  TestOutcomeRow, WorkerRecord,
+  BuilderRecord, BuildQuery, BuildRecord, BuildRequestRecord, ChangeQuery, ChangeRecord, EncodedLogChunk, InsightOutcomeRow,
+  InsightQuery, LaneBuild, LogLine, LogRecord, NewBuild, NewBuildRequest, NewChange, NewTestOutcome, QuarantineRecord,
+  StepRecord, Storage, TestOutcomeRow, WorkerRecord,
 } from './storage.js';
 import { MAX_STORED_DETAILS } from './storage.js';
-import type { BuildRequestsTable, BuildsTable, KeelDatabase, LogsTable, StepsTable, TestOutcomesTable } from './schema.js';
+import type {
+  BuildRequestsTable, BuildsTable, ChangesTable, KeelDatabase, LogsTable, StepsTable, TestOutcomesTable,
+} from './schema.js';
 
 const parseJson = <T>(text: string, fallback: T): T => {
   try {
@@ -28,8 +30,27 @@ function toRequest(row: Selectable<BuildRequestsTable>): BuildRequestRecord {
     reason: row.reason, properties: parseJson(row.properties, {}), submittedAt: Number(row.submitted_at),
     claimedBy: row.claimed_by, claimedAt: row.claimed_at === null ? null : Number(row.claimed_at),
     completedAt: row.completed_at === null ? null : Number(row.completed_at), result: row.result,
+    mergedInto: row.merged_into ?? null,
   };
 }
+
+function toChange(row: Selectable<ChangesTable>): ChangeRecord {
+  const change: ChangeRecord = {
+    id: row.id, repository: row.repository, branch: row.branch, revision: row.revision, author: row.author,
+    time: Number(row.time), message: row.message, files: parseJson(row.files, []), source: row.source,
+    recordedAt: Number(row.recorded_at),
+  };
+  // Absent when not given, never null or undefined (the change model's optional fields).
+  if (row.committer !== null) change.committer = row.committer;
+  if (row.link !== null) change.link = row.link;
+  if (row.category !== null) change.category = row.category;
+  if (row.project !== null) change.project = row.project;
+  if (row.properties !== null) change.properties = parseJson(row.properties, {});
+  return change;
+}
+
+/** The marker row of poller_tips: a repository stored, with or without branches (schema.ts). */
+const TIPS_MARKER = '';
 
 function toBuild(row: Selectable<BuildsTable>): BuildRecord {
   return {
@@ -76,6 +97,26 @@ const FAILED_OUTCOMES: readonly TestOutcome[] = ['fail', 'error', 'flaky'];
 /** How many chunks one query of the raw download fetches: bounds memory to a few MB. */
 const RAW_PAGE_CHUNKS = 16;
 
+/**
+ * Links changes to a request or a build, each once, in batches of INSERT_BATCH rows: few
+ * statement texts for SQLite's cache, few round trips for PostgreSQL.
+ */
+async function linkChanges(
+  db: Kysely<KeelDatabase>, table: 'request_changes' | 'build_changes', ownerId: number, changeIds: readonly number[],
+): Promise<void> {
+  const ids = [...new Set(changeIds)];
+  for (let i = 0; i < ids.length; i += INSERT_BATCH) {
+    const batch = ids.slice(i, i + INSERT_BATCH);
+    if (table === 'request_changes') {
+      await db.insertInto('request_changes').values(batch.map((change_id) => ({ request_id: ownerId, change_id })))
+        .onConflict((oc) => oc.columns(['request_id', 'change_id']).doNothing()).execute();
+    } else {
+      await db.insertInto('build_changes').values(batch.map((change_id) => ({ build_id: ownerId, change_id })))
+        .onConflict((oc) => oc.columns(['build_id', 'change_id']).doNothing()).execute();
+    }
+  }
+}
+
 export class KyselyStorage implements Storage {
   constructor(readonly db: Kysely<KeelDatabase>, readonly backend: Backend, private readonly onClose?: () => Promise<void>) {}
 
@@ -119,11 +160,17 @@ export class KyselyStorage implements Storage {
   }
 
   async addBuildRequest(req: NewBuildRequest): Promise<number> {
-    const row = await this.db.insertInto('build_requests').values({
+    const insert = (db: Kysely<KeelDatabase>) => db.insertInto('build_requests').values({
       builder: req.builder, repository: req.repository ?? null, branch: req.branch ?? null, revision: req.revision ?? null,
       reason: req.reason ?? null, properties: JSON.stringify(req.properties ?? {}), submitted_at: req.submittedAt,
     }).returning('id').executeTakeFirstOrThrow();
-    return row.id;
+    if (req.changeIds === undefined || req.changeIds.length === 0) return (await insert(this.db)).id;
+    const changeIds = req.changeIds;
+    return this.db.transaction().execute(async (tx) => {
+      const { id } = await insert(tx);
+      await linkChanges(tx, 'request_changes', id, changeIds);
+      return id;
+    });
   }
 
   async getBuildRequest(id: number): Promise<BuildRequestRecord | undefined> {
@@ -218,8 +265,18 @@ export class KyselyStorage implements Storage {
   }
 
   async listBuildIdsForRequest(requestId: number): Promise<number[]> {
-    const rows = await this.db.selectFrom('builds').select('id').where('request_id', '=', requestId).orderBy('id').execute();
-    return rows.map((r) => r.id);
+    // A merged request is built by the one it was merged into (maybe merged in turn); it may
+    // also have builds of its own from before (a build retried, its request queued again).
+    const requests = [requestId];
+    while (requests.length < 32) {
+      const row = await this.db.selectFrom('build_requests').select('merged_into').where('id', '=', requests.at(-1)!).executeTakeFirst();
+      const into = row?.merged_into ?? null;
+      if (into === null || requests.includes(into)) break;
+      requests.push(into);
+    }
+    let q = this.db.selectFrom('builds').select('id');
+    q = requests.length === 1 ? q.where('request_id', '=', requestId) : q.where('request_id', 'in', requests);
+    return (await q.orderBy('id').execute()).map((r) => r.id);
   }
 
   async addStep(buildId: number, number: number, name: string): Promise<StepRecord> {
@@ -453,6 +510,135 @@ export class KyselyStorage implements Storage {
   async listQuarantinedTests(): Promise<QuarantineRecord[]> {
     const rows = await this.db.selectFrom('quarantined_tests').selectAll().orderBy('test_id').execute();
     return rows.map((r) => ({ testId: r.test_id, reason: r.reason, createdAt: Number(r.created_at) }));
+  }
+
+  async recordChanges(changes: readonly NewChange[], now: number, pollerTips?: { repository: string; revisions: Record<string, string> }): Promise<ChangeRecord[]> {
+    if (changes.length === 0 && pollerTips === undefined) return [];
+    return this.db.transaction().execute(async (tx) => {
+      const out: ChangeRecord[] = [];
+      // One row per INSERT: the ids come back in the changes' order with no reliance on the order
+      // of a multi-row RETURNING, and SQLite keeps one statement.
+      for (const c of changes) {
+        const row = await tx.insertInto('changes').values({
+          repository: c.repository, branch: c.branch, revision: c.revision, author: c.author, committer: c.committer ?? null,
+          time: c.time, message: c.message, files: JSON.stringify(c.files),
+          link: c.link ?? null, category: c.category ?? null, source: c.source, project: c.project ?? null,
+          properties: c.properties === undefined ? null : JSON.stringify(c.properties), recorded_at: now,
+        }).returningAll().executeTakeFirstOrThrow();
+        out.push(toChange(row));
+      }
+      if (pollerTips !== undefined) {
+        const { repository } = pollerTips;
+        await tx.deleteFrom('poller_tips').where('repository', '=', repository).execute();
+        // Upserts, so that two masters recording the same repository at once both succeed (the
+        // later commit's tips win) rather than one failing on the primary key.
+        for (const [branch, revision] of [[TIPS_MARKER, ''], ...Object.entries(pollerTips.revisions)] as const) {
+          await tx.insertInto('poller_tips').values({ repository, branch, revision })
+            .onConflict((oc) => oc.columns(['repository', 'branch']).doUpdateSet({ revision })).execute();
+        }
+      }
+      return out;
+    });
+  }
+
+  async getPollerTips(repository: string): Promise<Record<string, string> | undefined> {
+    const rows = await this.db.selectFrom('poller_tips').select(['branch', 'revision']).where('repository', '=', repository)
+      .orderBy('branch').execute();
+    if (rows.length === 0) return undefined;
+    const tips: Record<string, string> = {};
+    for (const r of rows) if (r.branch !== TIPS_MARKER) tips[r.branch] = r.revision;
+    return tips;
+  }
+
+  async getChange(id: number): Promise<ChangeRecord | undefined> {
+    const row = await this.db.selectFrom('changes').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toChange(row);
+  }
+
+  async listChanges(query: ChangeQuery): Promise<{ changes: ChangeRecord[]; total: number }> {
+    let q = this.db.selectFrom('changes');
+    if (query.repository !== undefined) q = q.where('repository', '=', query.repository);
+    if (query.branch !== undefined) q = q.where('branch', '=', query.branch);
+    const total = await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const rows = await q.selectAll().orderBy('id', 'desc').limit(query.limit ?? 50).offset(query.offset ?? 0).execute();
+    return { changes: rows.map(toChange), total: Number(total.n) };
+  }
+
+  async listChangesBetween(query: { branch: string; repository?: string | null; afterId: number; upToId: number }): Promise<ChangeRecord[]> {
+    let q = this.db.selectFrom('changes').selectAll().where('branch', '=', query.branch)
+      .where('id', '>', query.afterId).where('id', '<=', query.upToId);
+    if (query.repository !== undefined && query.repository !== null) q = q.where('repository', '=', query.repository);
+    return (await q.orderBy('id').execute()).map(toChange);
+  }
+
+  async listRequestChanges(requestId: number): Promise<ChangeRecord[]> {
+    // Merging copies the merged requests' links onto the request, so its own rows are all of them.
+    const rows = await this.db.selectFrom('changes').selectAll()
+      .where('id', 'in', (eb) => eb.selectFrom('request_changes').select('change_id').where('request_id', '=', requestId))
+      .orderBy('id').execute();
+    return rows.map(toChange);
+  }
+
+  async mergeBuildRequests(intoId: number, absorbIds: readonly number[], revision: string | null, now: number): Promise<number[]> {
+    // Ascending, so that two masters merging overlapping sets lock rows in the same order.
+    const ids = [...new Set(absorbIds)].filter((id) => id !== intoId).sort((a, b) => a - b);
+    if (ids.length === 0) return [];
+    return this.db.transaction().execute(async (tx) => {
+      const merged: number[] = [];
+      for (const id of ids) {
+        // The queue's own guard (unclaimed, incomplete): a request claimed meanwhile is not
+        // touched, and once completed a merged request is never claimed (the queue scan and
+        // claimBuildRequest both require completed_at null).
+        const row = await tx.updateTable('build_requests').set({ completed_at: now, result: 'merged', merged_into: intoId })
+          .where('id', '=', id).where('claimed_by', 'is', null).where('completed_at', 'is', null)
+          .returning('id').executeTakeFirst();
+        if (row === undefined) continue;
+        merged.push(id);
+        await tx.insertInto('request_changes').columns(['request_id', 'change_id'])
+          .expression((eb) => eb.selectFrom('request_changes')
+            // A bound parameter, not a literal: one statement text for SQLite's cache (open-storage.ts).
+            .select([sql<number>`CAST(${intoId} AS integer)`.as('request_id'), 'change_id']).where('request_id', '=', id))
+          .onConflict((oc) => oc.columns(['request_id', 'change_id']).doNothing()).execute();
+      }
+      if (merged.length > 0) await tx.updateTable('build_requests').set({ revision }).where('id', '=', intoId).execute();
+      return merged;
+    });
+  }
+
+  async setBuildChanges(buildId: number, changeIds: readonly number[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('build_changes').where('build_id', '=', buildId).execute();
+      await linkChanges(tx, 'build_changes', buildId, changeIds);
+    });
+  }
+
+  async listBuildChanges(buildId: number): Promise<ChangeRecord[]> {
+    const rows = await this.db.selectFrom('changes').selectAll()
+      .where('id', 'in', (eb) => eb.selectFrom('build_changes').select('change_id').where('build_id', '=', buildId))
+      .orderBy('id').execute();
+    return rows.map(toChange);
+  }
+
+  async lastBlamedChangeId(builder: string, branch: string, beforeBuildId: number): Promise<number | undefined> {
+    const row = await this.db.selectFrom('build_changes')
+      .innerJoin('builds', 'builds.id', 'build_changes.build_id')
+      .innerJoin('build_requests', 'build_requests.id', 'builds.request_id')
+      .select((eb) => eb.fn.max('build_changes.change_id').as('n'))
+      .where('builds.builder', '=', builder).where('builds.id', '<', beforeBuildId).where('build_requests.branch', '=', branch)
+      .executeTakeFirst();
+    return row?.n === undefined || row.n === null ? undefined : Number(row.n);
+  }
+
+  async listBlamelistsBetween(builder: string, branch: string, afterBuildId: number, upToBuildId: number): Promise<ChangeRecord[]> {
+    const rows = await this.db.selectFrom('changes').selectAll()
+      .where('id', 'in', (eb) => eb.selectFrom('build_changes')
+        .innerJoin('builds', 'builds.id', 'build_changes.build_id')
+        .innerJoin('build_requests', 'build_requests.id', 'builds.request_id')
+        .select('build_changes.change_id')
+        .where('builds.builder', '=', builder).where('build_requests.branch', '=', branch)
+        .where('builds.id', '>', afterBuildId).where('builds.id', '<=', upToBuildId))
+      .orderBy('id').execute();
+    return rows.map(toChange);
   }
 
   async close(): Promise<void> {

@@ -34,6 +34,8 @@ export interface NewBuildRequest {
   reason?: string | null;
   properties?: Record<string, unknown>;
   submittedAt: number;
+  /** Changes the request builds (issue 5), linked in the same transaction as the request. */
+  changeIds?: readonly number[];
 }
 
 export interface BuildRequestRecord {
@@ -49,6 +51,8 @@ export interface BuildRequestRecord {
   claimedAt: number | null;
   completedAt: number | null;
   result: string | null;
+  /** Set when the request was merged into another queued one (its result is then `merged`). */
+  mergedInto: number | null;
 }
 
 export interface NewBuild {
@@ -186,6 +190,40 @@ export interface LaneBuild {
   startedAt: number;
 }
 
+/** A change as a source reports it; src/master/changes/change.ts's Change has this shape. */
+export interface NewChange {
+  repository: string;
+  branch: string;
+  revision: string;
+  author: string;
+  committer?: string;
+  /** Epoch ms: the commit's time when known. */
+  time: number;
+  message: string;
+  files: string[];
+  link?: string;
+  category?: string;
+  /** poller, github, gitlab, generic, api. */
+  source: string;
+  project?: string;
+  properties?: Record<string, unknown>;
+}
+
+/** A stored change. Optional fields that were not given are absent (never null or undefined). */
+export interface ChangeRecord extends NewChange {
+  id: number;
+  /** When Keel recorded it (epoch ms). */
+  recordedAt: number;
+}
+
+export interface ChangeQuery {
+  repository?: string;
+  branch?: string;
+  /** Default 50. */
+  limit?: number;
+  offset?: number;
+}
+
 export interface QuarantineRecord {
   testId: string;
   reason: string | null;
@@ -270,6 +308,44 @@ export interface Storage {
   unquarantineTest(testId: string): Promise<boolean>;
   /** Sorted by test id. */
   listQuarantinedTests(): Promise<QuarantineRecord[]>;
+
+  /**
+   * Stores changes (oldest first) in one transaction and returns them with their ids, in the
+   * same order. With `pollerTips`, a git poller's branch tips for its repository are replaced in
+   * that same transaction: a crash between the two would lose changes or report them twice.
+   */
+  recordChanges(changes: readonly NewChange[], now: number, pollerTips?: { repository: string; revisions: Record<string, string> }): Promise<ChangeRecord[]>;
+  /** Branch → tip last stored by recordChanges' pollerTips for this repository; undefined if never. */
+  getPollerTips(repository: string): Promise<Record<string, string> | undefined>;
+  getChange(id: number): Promise<ChangeRecord | undefined>;
+  /** Newest first. */
+  listChanges(query: ChangeQuery): Promise<{ changes: ChangeRecord[]; total: number }>;
+  /** Changes of a branch (and repository, when given) with ids in (afterId, upToId], oldest first. */
+  listChangesBetween(query: { branch: string; repository?: string | null; afterId: number; upToId: number }): Promise<ChangeRecord[]>;
+  /** The changes linked to a request: its own and those of the requests merged into it, oldest first. */
+  listRequestChanges(requestId: number): Promise<ChangeRecord[]>;
+  /**
+   * Merges queued requests into another (claimed) one, atomically: each of `absorbIds` that is
+   * still queued (unclaimed, incomplete) completes with result `merged` and mergedInto =
+   * `intoId`, its changes are linked to `intoId`, and `intoId` takes `revision` (only if any was
+   * merged: with none, it keeps its own). Returns the ids merged; one claimed meanwhile (by
+   * another master) is left alone. A merged request is never claimed: it is complete.
+   */
+  mergeBuildRequests(intoId: number, absorbIds: readonly number[], revision: string | null, now: number): Promise<number[]>;
+  /** A build's blamelist: its changes, set once when the build starts. */
+  setBuildChanges(buildId: number, changeIds: readonly number[]): Promise<void>;
+  /** Oldest first. */
+  listBuildChanges(buildId: number): Promise<ChangeRecord[]>;
+  /**
+   * The highest change id in the blamelists of this builder's builds before `beforeBuildId` on
+   * this branch (the branch of the build's request); undefined if none.
+   */
+  lastBlamedChangeId(builder: string, branch: string, beforeBuildId: number): Promise<number | undefined>;
+  /**
+   * The blamelists of a builder's builds on a branch with build ids in (afterBuildId,
+   * upToBuildId], united, oldest change first: what changed between two builds of a lane.
+   */
+  listBlamelistsBetween(builder: string, branch: string, afterBuildId: number, upToBuildId: number): Promise<ChangeRecord[]>;
 
   close(): Promise<void>;
 }
