@@ -6,7 +6,7 @@ import { LogWriter } from '../../src/storage/log-writer.js';
 import { CHUNK_TARGET_BYTES } from '../../src/storage/log-chunks.js';
 import { KyselyStorage } from '../../src/storage/kysely-storage.js';
 import { MAX_STORED_DETAILS } from '../../src/storage/storage.js';
-import type { BuildRecord, NewTestOutcome, Storage } from '../../src/storage/storage.js';
+import type { BuildRecord, ChangeRecord, NewChange, NewTestOutcome, Storage } from '../../src/storage/storage.js';
 
 export function storageConformance(name: string, open: () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>): void {
   describe(`storage conformance: ${name}`, () => {
@@ -262,6 +262,238 @@ export function storageConformance(name: string, open: () => Promise<{ storage: 
       assert.equal(await storage.unquarantineTest(id), true);
       assert.equal(await storage.unquarantineTest(id), false);
       assert.deepEqual((await storage.listQuarantinedTests()).map((q) => q.testId), ['a_first']);
+    });
+
+    describe('changes (issue 5)', () => {
+      // Epoch ms past 2^31, so PostgreSQL's bigint must come back as a number.
+      const T = 1_764_000_000_000;
+      const change = (repository: string, branch: string, revision: string, extra: Partial<NewChange> = {}): NewChange => ({
+        repository, branch, revision, author: 'Ada <ada@example.org>', time: T, message: `commit ${revision}`, files: [], source: 'poller', ...extra,
+      });
+      const ids = (changes: readonly ChangeRecord[]): number[] => changes.map((c) => c.id);
+      const revisions = (changes: readonly ChangeRecord[]): string[] => changes.map((c) => c.revision);
+      /** A request of `builder` on `branch`, claimed, with one build of it linked to `changes`. */
+      const buildWith = async (builder: string, branch: string, changes: readonly ChangeRecord[]): Promise<BuildRecord> => {
+        const req = await storage.addBuildRequest({ builder, branch, submittedAt: 1, changeIds: ids(changes) });
+        const build = await storage.createBuild({ requestId: req, builder, worker: 'w', master: 'm', startedAt: 2 });
+        await storage.setBuildChanges(build.id, ids(changes));
+        return build;
+      };
+
+      it('records changes in order and reads a full and a minimal one back as given', async () => {
+        const full: NewChange = {
+          repository: 'https://git.example.org/rt.git', branch: 'refs/pull/42/merge', revision: 'a'.repeat(40),
+          author: 'Ada Lovelace <ada@example.org>', committer: 'Grace Hopper <grace@example.org>', time: T + 5,
+          message: 'Parse TAP 14\n\nWith ünïcode, "quotes" and\ttabs.', files: ['src/tap.ts', 'dir with space/é.ts'],
+          link: 'https://git.example.org/rt/commit/aaaa', category: 'pull-request', source: 'github', project: 'owner/rt',
+          properties: { pullRequest: 42, headBranch: 'feature', nested: { list: [1, 'two', null], flag: true } },
+        };
+        const minimal: NewChange = { repository: 'https://git.example.org/rt.git', branch: 'main', revision: 'b1', author: '', time: T, message: '', files: [], source: 'api' };
+        // Explicit undefineds are stored as not given.
+        const undefinedOptionals = { ...minimal, revision: 'b2', link: undefined, committer: undefined, properties: undefined };
+        const recorded = await storage.recordChanges([full, minimal, undefinedOptionals], T + 100);
+        assert.equal(recorded.length, 3);
+        assert.ok(recorded[0]!.id < recorded[1]!.id && recorded[1]!.id < recorded[2]!.id, 'ids follow the order given');
+        assert.deepEqual(recorded[0], { ...full, id: recorded[0]!.id, recordedAt: T + 100 });
+        assert.deepEqual(recorded[1], { ...minimal, id: recorded[1]!.id, recordedAt: T + 100 });
+        for (const r of recorded) assert.deepEqual(await storage.getChange(r.id), r);
+        const stored = (await storage.getChange(recorded[2]!.id))!;
+        for (const key of ['committer', 'link', 'category', 'project', 'properties']) assert.ok(!(key in stored), `${key} is absent`);
+        assert.deepEqual(stored, { ...minimal, revision: 'b2', id: recorded[2]!.id, recordedAt: T + 100 });
+        // An empty object and empty strings are given values, not absent ones.
+        const [empty] = await storage.recordChanges([change('rt-empty', 'main', 'c1', { properties: {}, committer: '' })], T);
+        assert.deepEqual([empty?.properties, empty?.committer], [{}, '']);
+        assert.equal(await storage.getChange(999999), undefined);
+        assert.deepEqual(await storage.recordChanges([], T), []);
+      });
+
+      it('replaces a poller\'s tips with its changes, in one transaction', async () => {
+        const repo = 'ssh://git@example.org/tips.git';
+        assert.equal(await storage.getPollerTips(repo), undefined);
+        await storage.recordChanges([change(repo, 'main', 'm1'), change(repo, 'dev', 'd1')], T, { repository: repo, revisions: { main: 'm1', dev: 'd1' } });
+        await storage.recordChanges([], T, { repository: 'other-repo', revisions: { main: 'o1' } });
+        assert.deepEqual(await storage.getPollerTips(repo), { main: 'm1', dev: 'd1' });
+        // Replaced, not merged: the deleted branch is forgotten; another repository's tips stay.
+        const [m2] = await storage.recordChanges([change(repo, 'main', 'm2')], T + 1, { repository: repo, revisions: { main: 'm2', 'feature/x': 'f1' } });
+        assert.deepEqual(await storage.getPollerTips(repo), { main: 'm2', 'feature/x': 'f1' });
+        assert.deepEqual(await storage.getPollerTips('other-repo'), { main: 'o1' });
+        // Without changes the tips are still stored; with no branches left they are {}.
+        await storage.recordChanges([], T + 2, { repository: repo, revisions: {} });
+        assert.deepEqual(await storage.getPollerTips(repo), {});
+        await storage.recordChanges([], T + 3, { repository: repo, revisions: { main: 'm2' } });
+
+        // A change that cannot be stored (a NOT NULL field missing) stores neither the change
+        // before it nor the tips.
+        const total = (await storage.listChanges({ repository: repo })).total;
+        const noAuthor = { ...change(repo, 'main', 'm4'), author: undefined } as unknown as NewChange;
+        await assert.rejects(storage.recordChanges([change(repo, 'main', 'm3'), noAuthor], T + 4, { repository: repo, revisions: { main: 'm4' } }));
+        // A tip that cannot be stored takes the changes before it back too.
+        const badTip = { main: undefined } as unknown as Record<string, string>;
+        await assert.rejects(storage.recordChanges([change(repo, 'main', 'm5')], T + 5, { repository: repo, revisions: badTip }));
+        assert.deepEqual(await storage.getPollerTips(repo), { main: 'm2' });
+        const after = await storage.listChanges({ repository: repo });
+        assert.equal(after.total, total);
+        assert.equal(after.changes[0]?.id, m2?.id);
+        // Ids taken by a rolled-back insert may be skipped, never reused out of order.
+        const [m6] = await storage.recordChanges([change(repo, 'main', 'm6')], T + 6);
+        assert.ok(m6!.id > m2!.id);
+      });
+
+      it('lists changes newest first by repository and branch, with a total and pages; ranges of one branch', async () => {
+        const a = 'https://example.org/list-a.git';
+        const b = 'https://example.org/list-b.git';
+        const recorded = await storage.recordChanges([
+          change(a, 'main', 'a1'), change(a, 'dev', 'a2'), change(b, 'main', 'b1'), change(a, 'main', 'a3'), change(b, 'main', 'b2'), change(a, 'main', 'a4'),
+        ], T);
+        const all = await storage.listChanges({ repository: a });
+        assert.deepEqual([all.total, revisions(all.changes)], [4, ['a4', 'a3', 'a2', 'a1']]);
+        const main = await storage.listChanges({ repository: a, branch: 'main' });
+        assert.deepEqual([main.total, revisions(main.changes)], [3, ['a4', 'a3', 'a1']]);
+        const page = await storage.listChanges({ repository: a, branch: 'main', limit: 1, offset: 1 });
+        assert.deepEqual([page.total, revisions(page.changes)], [3, ['a3']]);
+        assert.deepEqual(await storage.listChanges({ repository: 'nope' }), { changes: [], total: 0 });
+        const everything = await storage.listChanges({ limit: 2 });
+        assert.deepEqual(revisions(everything.changes), ['a4', 'b2'], 'unfiltered: the newest of every repository');
+        assert.ok(everything.total >= recorded.length);
+        // (afterId, upToId], oldest first; every repository unless one is named.
+        const [a1, , , a3, b2, a4] = recorded;
+        assert.deepEqual(revisions(await storage.listChangesBetween({ branch: 'main', afterId: a1!.id, upToId: a4!.id })), ['b1', 'a3', 'b2', 'a4']);
+        assert.deepEqual(revisions(await storage.listChangesBetween({ branch: 'main', repository: null, afterId: a1!.id, upToId: b2!.id })), ['b1', 'a3', 'b2']);
+        assert.deepEqual(revisions(await storage.listChangesBetween({ branch: 'main', repository: a, afterId: a1!.id - 1, upToId: a4!.id })), ['a1', 'a3', 'a4']);
+        assert.deepEqual(await storage.listChangesBetween({ branch: 'main', repository: a, afterId: a3!.id, upToId: a3!.id }), []);
+        assert.deepEqual(await storage.listChangesBetween({ branch: 'dev', repository: b, afterId: 0, upToId: a4!.id }), []);
+      });
+
+      it('links changes to a build request in the same transaction', async () => {
+        const [c1, c2, c3] = await storage.recordChanges([change('rq', 'main', 'r1'), change('rq', 'main', 'r2'), change('rq', 'main', 'r3')], T);
+        const req = await storage.addBuildRequest({ builder: 'ch-rq', branch: 'main', submittedAt: 1, changeIds: [c3!.id, c1!.id, c3!.id] });
+        assert.deepEqual(revisions(await storage.listRequestChanges(req)), ['r1', 'r3']);
+        const plain = await storage.addBuildRequest({ builder: 'ch-rq', submittedAt: 2, changeIds: [] });
+        assert.deepEqual(await storage.listRequestChanges(plain), []);
+        assert.equal((await storage.getBuildRequest(req))?.mergedInto, null);
+        assert.deepEqual((await storage.listQueuedRequests('ch-rq')).map((r) => [r.id, r.mergedInto]), [[req, null], [plain, null]]);
+        assert.equal((await storage.claimBuildRequest(['ch-rq'], 'm', 3))?.mergedInto, null);
+        // A change that does not exist stores no request at all.
+        await assert.rejects(storage.addBuildRequest({ builder: 'ch-rq-bad', submittedAt: 4, changeIds: [c2!.id, 999999] }));
+        assert.deepEqual(await storage.listQueuedRequests('ch-rq-bad'), []);
+      });
+
+      it('merges only the still-queued requests into a claimed one: changes united, revision taken, never claimed again', async () => {
+        const builder = 'ch-merge';
+        const [c1, c2, c3, c4, c5] = await storage.recordChanges(['1', '2', '3', '4', '5'].map((n) => change('mg', 'main', `g${n}`)), T);
+        const into = await storage.addBuildRequest({ builder, branch: 'main', revision: 'g1', submittedAt: 1, changeIds: [c1!.id, c2!.id] });
+        const queuedA = await storage.addBuildRequest({ builder, branch: 'main', revision: 'g3', submittedAt: 2, changeIds: [c2!.id, c3!.id] });
+        const queuedB = await storage.addBuildRequest({ builder, branch: 'main', revision: 'g4', submittedAt: 3, changeIds: [c4!.id] });
+        const claimedElsewhere = await storage.addBuildRequest({ builder, branch: 'main', revision: 'g5', submittedAt: 4, changeIds: [c5!.id] });
+        const completed = await storage.addBuildRequest({ builder, branch: 'main', submittedAt: 5 });
+        assert.equal((await storage.claimBuildRequest([builder], 'm1', 10))?.id, into);
+        // Claimed by another master after this one read the queue.
+        assert.ok(storage instanceof KyselyStorage);
+        await storage.db.updateTable('build_requests').set({ claimed_by: 'm2', claimed_at: 11 }).where('id', '=', claimedElsewhere).execute();
+        await storage.completeBuildRequest(completed, 'cancelled', 12);
+
+        const merged = await storage.mergeBuildRequests(into, [claimedElsewhere, queuedB, completed, into, queuedA, queuedB], 'g4', 20);
+        assert.deepEqual(merged, [queuedA, queuedB]);
+        for (const id of [queuedA, queuedB]) {
+          const r = await storage.getBuildRequest(id);
+          assert.deepEqual([r?.result, r?.completedAt, r?.mergedInto, r?.claimedBy], ['merged', 20, into, null]);
+        }
+        const winner = await storage.getBuildRequest(into);
+        assert.deepEqual([winner?.revision, winner?.claimedBy, winner?.completedAt, winner?.mergedInto], ['g4', 'm1', null, null]);
+        assert.deepEqual(revisions(await storage.listRequestChanges(into)), ['g1', 'g2', 'g3', 'g4']);
+        const untouched = await storage.getBuildRequest(claimedElsewhere);
+        assert.deepEqual([untouched?.claimedBy, untouched?.result, untouched?.mergedInto], ['m2', null, null]);
+        assert.deepEqual([(await storage.getBuildRequest(completed))?.result], ['cancelled']);
+        assert.deepEqual(revisions(await storage.listRequestChanges(claimedElsewhere)), ['g5']);
+        // Merged requests are out of the queue, whoever looks and even after a master restart.
+        assert.deepEqual(await storage.listQueuedRequests(builder), []);
+        await storage.releaseMaster('m1', 'retry', 'restart', 21);
+        await storage.unclaimBuildRequest(claimedElsewhere);
+        assert.deepEqual((await storage.listQueuedRequests(builder)).map((r) => r.id), [into, claimedElsewhere]);
+        assert.equal((await storage.claimBuildRequest([builder], 'm3', 22))?.id, into);
+        assert.equal((await storage.claimBuildRequest([builder], 'm3', 22))?.id, claimedElsewhere);
+        assert.equal(await storage.claimBuildRequest([builder], 'm3', 22), undefined);
+        // Nothing left to merge: the revision stays.
+        assert.deepEqual(await storage.mergeBuildRequests(into, [claimedElsewhere, queuedA], 'other', 23), []);
+        assert.equal((await storage.getBuildRequest(into))?.revision, 'g4');
+
+        // A merged request's builds are those of the request it was merged into, along a chain.
+        const build = await storage.createBuild({ requestId: into, builder, worker: 'w', master: 'm3', startedAt: 24 });
+        assert.deepEqual(await storage.listBuildIdsForRequest(queuedA), [build.id]);
+        const top = await storage.addBuildRequest({ builder: 'ch-chain', branch: 'main', submittedAt: 30 });
+        const middle = await storage.addBuildRequest({ builder: 'ch-chain', branch: 'main', submittedAt: 31 });
+        const bottom = await storage.addBuildRequest({ builder: 'ch-chain', branch: 'main', submittedAt: 32, changeIds: [c1!.id] });
+        assert.deepEqual(await storage.mergeBuildRequests(middle, [bottom], null, 33), [bottom]);
+        assert.equal((await storage.claimBuildRequest(['ch-chain'], 'm', 34))?.id, top);
+        assert.deepEqual(await storage.mergeBuildRequests(top, [middle], null, 35), [middle]);
+        assert.deepEqual(revisions(await storage.listRequestChanges(top)), ['g1']);
+        const topBuild = await storage.createBuild({ requestId: top, builder: 'ch-chain', worker: 'w', master: 'm', startedAt: 36 });
+        assert.deepEqual(await storage.listBuildIdsForRequest(bottom), [topBuild.id]);
+        assert.deepEqual(await storage.listBuildIdsForRequest(middle), [topBuild.id]);
+      });
+
+      it('a queued request is either claimed or merged, never both, when masters race', async () => {
+        const builder = 'ch-race';
+        for (let round = 0; round < 5; round++) {
+          const into = await storage.addBuildRequest({ builder, branch: 'main', submittedAt: round });
+          assert.equal((await storage.claimBuildRequest([builder], 'm1', round))?.id, into);
+          const contested = await storage.addBuildRequest({ builder, branch: 'main', submittedAt: round });
+          const [merged, claimed] = await Promise.all([
+            storage.mergeBuildRequests(into, [contested], 'rev', 100 + round),
+            storage.claimBuildRequest([builder], 'm2', 100 + round),
+          ]);
+          const r = await storage.getBuildRequest(contested);
+          if (merged.length === 1) {
+            assert.equal(claimed, undefined);
+            assert.deepEqual([r?.result, r?.claimedBy], ['merged', null]);
+          } else {
+            assert.equal(claimed?.id, contested);
+            assert.deepEqual([r?.result, r?.claimedBy, r?.mergedInto], [null, 'm2', null]);
+          }
+          await storage.completeBuildRequest(into, 'success', 200);
+          if (claimed !== undefined) await storage.completeBuildRequest(claimed.id, 'success', 200);
+        }
+      });
+
+      it('keeps each build\'s blamelist and finds the last blamed change and the blamelists between builds of a lane', async () => {
+        const [x1, x2, x3, x4, x5, x6] = await storage.recordChanges(['1', '2', '3', '4', '5', '6'].map((n) => change('bl', n === '5' ? 'dev' : 'main', `x${n}`)), T);
+        assert.equal(await storage.lastBlamedChangeId('ch-bl', 'main', 2_000_000_000), undefined);
+        const b1 = await buildWith('ch-bl', 'main', [x1!, x2!]);
+        await buildWith('ch-bl', 'dev', [x5!]);
+        const other = await buildWith('ch-bl-other', 'main', [x6!]);
+        const b2 = await buildWith('ch-bl', 'main', [x4!, x3!, x3!]);
+        const b3 = await buildWith('ch-bl', 'main', []);
+        const b4 = await buildWith('ch-bl', 'main', [x6!]);
+        assert.deepEqual(revisions(await storage.listBuildChanges(b2.id)), ['x3', 'x4']);
+        assert.deepEqual(await storage.listBuildChanges(b3.id), []);
+        // Setting again replaces, and a change that does not exist changes nothing.
+        await storage.setBuildChanges(b3.id, [x4!.id]);
+        await storage.setBuildChanges(b3.id, []);
+        assert.deepEqual(await storage.listBuildChanges(b3.id), []);
+        await assert.rejects(storage.setBuildChanges(b2.id, [x1!.id, 999999]));
+        assert.deepEqual(revisions(await storage.listBuildChanges(b2.id)), ['x3', 'x4']);
+
+        // Only this builder's builds on this branch, strictly before the given build.
+        assert.equal(await storage.lastBlamedChangeId('ch-bl', 'main', b1.id), undefined);
+        assert.equal(await storage.lastBlamedChangeId('ch-bl', 'main', b2.id), x2!.id, 'not dev\'s x5 nor the other builder\'s x6');
+        assert.equal(await storage.lastBlamedChangeId('ch-bl', 'main', b3.id), x4!.id);
+        assert.equal(await storage.lastBlamedChangeId('ch-bl', 'main', b4.id), x4!.id, 'an empty blamelist between changes nothing');
+        assert.equal(await storage.lastBlamedChangeId('ch-bl', 'main', b4.id + 1), x6!.id);
+        assert.equal(await storage.lastBlamedChangeId('ch-bl', 'dev', b4.id + 1), x5!.id);
+        assert.equal(await storage.lastBlamedChangeId('ch-bl-other', 'main', other.id), undefined);
+        assert.equal(await storage.lastBlamedChangeId('ch-bl-other', 'main', other.id + 1), x6!.id);
+        assert.equal(await storage.lastBlamedChangeId('ch-bl', 'nope', b4.id + 1), undefined);
+
+        // (after, upTo]: the first bound is out, the second in; united, each change once, oldest first.
+        assert.deepEqual(revisions(await storage.listBlamelistsBetween('ch-bl', 'main', b1.id, b4.id)), ['x3', 'x4', 'x6']);
+        assert.deepEqual(revisions(await storage.listBlamelistsBetween('ch-bl', 'main', b1.id - 1, b2.id)), ['x1', 'x2', 'x3', 'x4']);
+        assert.deepEqual(revisions(await storage.listBlamelistsBetween('ch-bl', 'main', b2.id, b3.id)), []);
+        assert.deepEqual(revisions(await storage.listBlamelistsBetween('ch-bl', 'dev', 0, b4.id)), ['x5']);
+        assert.deepEqual(revisions(await storage.listBlamelistsBetween('ch-bl-other', 'main', 0, b4.id)), ['x6']);
+        // The same change in two builds of the lane is listed once.
+        await storage.setBuildChanges(b3.id, [x4!.id, x6!.id]);
+        assert.deepEqual(revisions(await storage.listBlamelistsBetween('ch-bl', 'main', b1.id, b4.id)), ['x3', 'x4', 'x6']);
+      });
     });
   });
 }
