@@ -1,9 +1,13 @@
 // The public API of the `keel` package: what a keel.config.ts imports.
-export { defineConfig, shell, git, test } from './master/config.js';
-export type {
-  KeelConfig, BuilderConfig, WorkerConfig, StepConfig, ShellStepConfig, GitStepConfig, TestStepConfig,
-  ResolvedConfig, ResolvedBuilder, ResolvedWorker, ResolvedStep, ConfigProblem,
+export {
+  defineConfig, shell, git, test, gitPoller, githubHook, gitlabHook, genericHook, onChange, periodic, nightly, force,
 } from './master/config.js';
+export type {
+  KeelConfig, BuilderConfig, WorkerConfig, StepConfig, ShellStepConfig, GitStepConfig, TestStepConfig, StepCommandContext,
+  GitPollerConfig, GithubHookConfig, GitlabHookConfig, GenericHookConfig, OnChangeConfig, PeriodicConfig, NightlyConfig, ForceConfig,
+  ResolvedConfig, ResolvedBuilder, ResolvedWorker, ResolvedStep, ResolvedSource, ConfigProblem,
+} from './master/config.js';
+export type { Change, RecordedChange } from './master/changes/change.js';
 export { RESULTS, worstResult } from './master/results.js';
 export type { BuildResult } from './master/results.js';
 export { KeelError, ERROR_CODES } from './errors.js';

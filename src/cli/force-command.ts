@@ -1,7 +1,9 @@
-// `keel force BUILDER [--branch B] [--revision R] [--reason TEXT]`: asks a running master to
-// build, through its API; with --wait, follows the build and exits by its result.
+// `keel force BUILDER [--branch B] [--revision R] [--reason TEXT] [--param k=v …]`: asks a
+// running master to build, through its API; with --wait, follows the build and exits by its result.
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { KeelError } from '../errors.js';
+import { parseParamAssignments } from '../master/schedulers/force-scheduler.js';
 
 interface ForceCliOptions {
   branch?: string;
@@ -10,6 +12,20 @@ interface ForceCliOptions {
   master: string;
   token?: string;
   wait?: boolean;
+  param: string[];
+  owner?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function defaultOwner(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
 }
 
 async function call(base: string, path: string, init: RequestInit): Promise<unknown> {
@@ -33,12 +49,22 @@ export function registerForceCommand(program: Command): void {
     .option('--reason <text>', 'why (shown with the build)')
     .option('--master <url>', 'the master\'s HTTP address', 'http://127.0.0.1:8010')
     .option('--token <token>', 'API token (default: $KEEL_TOKEN)')
+    .option('--param <name=value>', 'a parameter of the builder\'s force scheduler (repeatable); the master checks it', collect, [])
+    .option('--owner <name>', 'who asks (the build\'s owner property; default: your user name)')
     .option('--wait', 'wait for the build and exit 0 only if it succeeded (or warned)')
     .action(async (builder: string, opts: ForceCliOptions) => {
       const token = opts.token ?? process.env['KEEL_TOKEN'];
+      let params: Record<string, string>;
+      try {
+        params = parseParamAssignments(opts.param);
+      } catch (err) {
+        throw new KeelError('KEEL_ERR_USAGE', (err as Error).message);
+      }
+      const owner = opts.owner ?? defaultOwner();
       const body = {
         ...(opts.branch ? { branch: opts.branch } : {}), ...(opts.revision ? { revision: opts.revision } : {}),
-        reason: opts.reason ?? 'forced from the command line',
+        reason: opts.reason ?? 'forced from the command line', ...(owner ? { owner } : {}),
+        ...(Object.keys(params).length > 0 ? { params } : {}),
       };
       const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
       const { requestId } = (await call(opts.master, `/builders/${encodeURIComponent(builder)}/force`, { method: 'POST', headers, body: JSON.stringify(body) })) as { requestId: number };

@@ -1,5 +1,6 @@
 // `keel master [--config F] [--db URL] [--port 8010]`: the master alone; workers connect to
 // ws://HOST:PORT/ws/worker.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KeelError } from '../errors.js';
 import { findConfigFile } from '../master/config-loader.js';
@@ -11,6 +12,7 @@ interface MasterCliOptions {
   port: string;
   host: string;
   name: string;
+  workdir: string;
 }
 
 export function parsePort(text: string): number {
@@ -27,11 +29,12 @@ export function registerMasterCommand(program: Command): void {
     .option('--port <port>', 'HTTP and WebSocket port', '8010')
     .option('--host <host>', 'address to listen on', '0.0.0.0')
     .option('--name <name>', 'this master\'s name: unique among masters sharing a database, and stable (a restart recovers its builds by it)', 'master')
+    .option('--workdir <dir>', 'a folder the master may write (the git pollers\' mirrors)', 'keel-master')
     .action(async (opts: MasterCliOptions) => {
       const configPath = findConfigFile(process.cwd(), opts.config);
       if (!configPath) throw new KeelError('KEEL_ERR_CONFIG_LOAD', `no config file found in ${process.cwd()} (keel.config.{ts,mts,js,mjs,json})`);
       const log = consoleLog('keel master: ');
-      const rt = await startMasterRuntime({ configPath, dbUrl: opts.db, port: parsePort(opts.port), host: opts.host, masterName: opts.name }, log);
+      const rt = await startMasterRuntime({ configPath, dbUrl: opts.db, port: parsePort(opts.port), host: opts.host, masterName: opts.name, workdir: resolve(opts.workdir) }, log);
       process.stdout.write(`keel master listening on http://${opts.host}:${rt.port}/ (API /api/v1, workers ws://${opts.host}:${rt.port}/ws/worker)\n`);
       await untilSignal();
       log.info('shutting down');

@@ -16,6 +16,8 @@ export interface MasterRuntimeOptions {
   port: number;
   host: string;
   masterName: string;
+  /** A folder the master may write: the git pollers' mirrors. */
+  workdir: string;
   /** Changes the loaded config before use (keel up adds its local worker). */
   adjust?: (config: ResolvedConfig) => ResolvedConfig;
 }
@@ -37,7 +39,7 @@ export async function startMasterRuntime(options: MasterRuntimeOptions, log: Mas
   let config = await loadConfig(options.configPath);
   if (options.adjust) config = options.adjust(config);
   const storage = await openStorage(options.dbUrl);
-  const master = createMaster({ storage, config, log, masterName: options.masterName });
+  const master = createMaster({ storage, config, log, masterName: options.masterName, workdir: options.workdir });
   await master.start();
   if (config.authTokens.length === 0) log.warn('no auth.tokens in the config: write actions (force, stop, rebuild) are open to anyone who reaches the port');
   const web = createWebServer({ master, log });

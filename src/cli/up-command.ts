@@ -44,7 +44,7 @@ export function registerUpCommand(program: Command): void {
       const log = consoleLog('keel: ');
       const rt = await startMasterRuntime({
         configPath, dbUrl: opts.db ?? `sqlite:${resolve(dataDir, 'keel.sqlite')}`, port: parsePort(opts.port), host: opts.host,
-        masterName: 'up', adjust: (c) => withLocalWorker(c, secret),
+        masterName: 'up', workdir: resolve(dataDir, 'master'), adjust: (c) => withLocalWorker(c, secret),
       }, log);
       const worker = new WorkerClient({
         masterUrl: `ws://127.0.0.1:${rt.port}`, name: LOCAL_WORKER, secret, basedir: resolve(dataDir, 'worker'),

@@ -1,5 +1,6 @@
 // Runs one build: its steps in order on one worker, each step's output into its `stdio` log,
 // Buildbot's halt/flunk/warn/alwaysRun rules, and one result. Every write is followed by an event.
+import { KeelError } from '../errors.js';
 import type { TestCaseResult } from '../results/model.js';
 import { LogWriter } from '../storage/log-writer.js';
 import type { BuildRequestRecord, Storage } from '../storage/storage.js';
@@ -12,6 +13,9 @@ import { commandForStep, propertyPatterns } from './step-commands.js';
 import { outcomeRows, stepResultWithTests, StepTestObserver, testsOfStep } from './step-tests.js';
 import { WorkerLostError } from './worker-registry.js';
 import type { CommandOutcome, ConnectedWorker, ReceivedReport } from './worker-registry.js';
+
+/** The largest id a PostgreSQL `integer` column holds: "every change so far". */
+const MAX_ID = 2 ** 31 - 1;
 
 /** What the scheduler hands the engine: a claimed request, its builder, a worker with a slot. */
 export interface BuildAssignment {
@@ -66,6 +70,10 @@ export class BuildRun {
 
   constructor(private readonly deps: BuildEngineDeps, private readonly assignment: BuildAssignment) {}
 
+  get request(): BuildRequestRecord {
+    return this.assignment.request;
+  }
+
   /**
    * Stops the build: the running command is interrupted and the remaining steps are skipped,
    * except `alwaysRun` ones (clean-ups); the build ends CANCELLED.
@@ -79,9 +87,13 @@ export class BuildRun {
   async run(): Promise<BuildOutcome> {
     const { storage, events, clock } = this.deps;
     const { request, builder, worker } = this.assignment;
+    // What every build carries (docs/changes-and-schedulers.md, "Properties"); the scheduler's
+    // own (scheduler, owner, force parameters) come with the request.
     this.properties = {
+      scheduler: null, owner: null,
       ...builder.properties, ...request.properties,
-      builder: builder.name, branch: request.branch, revision: request.revision, worker: worker.name,
+      builder: builder.name, repository: request.repository, branch: request.branch, revision: request.revision,
+      reason: request.reason, worker: worker.name, workername: worker.name,
     };
     const build = await storage.createBuild({
       requestId: request.id, builder: builder.name, worker: worker.name, master: this.deps.masterName,
@@ -91,6 +103,7 @@ export class BuildRun {
     this.buildStartedAt = build.startedAt;
     this.markCreated(build.id);
     this.properties['buildnumber'] = build.number;
+    await this.setBlamelist(build.id);
     events.publish({ type: 'build.started', buildId: build.id, builder: builder.name, number: build.number, worker: worker.name, requestId: request.id });
 
     const stepRecords = [];
@@ -175,7 +188,17 @@ export class BuildRun {
       KEEL_BUILDER: builder.name, KEEL_BUILD_NUMBER: String(this.properties['buildnumber']),
       KEEL_BRANCH: request.branch ?? '', KEEL_REVISION: request.revision ?? '', KEEL_WORKER: worker.name,
     };
-    const command = commandForStep(step, { builder, branch: request.branch, revision: request.revision, env });
+    let command;
+    try {
+      command = commandForStep(step, { builder, branch: request.branch, revision: request.revision, env, props: this.properties });
+    } catch (err) {
+      if (!(err instanceof KeelError && err.code === 'KEEL_ERR_STEP_COMMAND')) throw err;
+      await writer.append('h', `${err.message}\n`);
+      await writer.finish();
+      await storage.finishStep(stepId, 'exception', clock.now(), err.message);
+      events.publish({ type: 'step.finished', buildId, step: index, name: step.name, result: 'exception' });
+      return { result: 'exception', reason: err.message };
+    }
     await writer.append('h', `${command.argv.map((a) => (/^[\w./=:-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}\n in dir ${command.workdir} (timeout ${step.timeout} s${step.maxTime ? `, maxTime ${step.maxTime} s` : ''})\n`);
     const started = clock.now();
     let outcome: { result: BuildResult; reason: string | null };
@@ -213,6 +236,28 @@ export class BuildRun {
     await storage.finishStep(stepId, outcome.result, clock.now(), outcome.reason);
     events.publish({ type: 'step.finished', buildId, step: index, name: step.name, result: outcome.result });
     return outcome;
+  }
+
+  /**
+   * The build's blamelist: its request's changes and, on a branch, every change of that branch
+   * since the changes of the builder's previous build there (so unimportant changes and those
+   * of cancelled builds are blamed on the next build that contains them). A forced build of a
+   * pinned revision with no changes of its own blames nothing.
+   */
+  private async setBlamelist(buildId: number): Promise<void> {
+    const { storage } = this.deps;
+    const { request, builder } = this.assignment;
+    const own = await storage.listRequestChanges(request.id);
+    const ids = new Set(own.map((c) => c.id));
+    if (request.branch !== null) {
+      const after = await storage.lastBlamedChangeId(builder.name, request.branch, buildId);
+      const upTo = own.length > 0 ? Math.max(...ids) : request.revision === null ? MAX_ID : 0;
+      if (after !== undefined && upTo > after) {
+        const between = await storage.listChangesBetween({ branch: request.branch, repository: request.repository, afterId: after, upToId: upTo });
+        for (const c of between) ids.add(c.id);
+      }
+    }
+    if (ids.size > 0) await storage.setBuildChanges(buildId, [...ids].sort((a, b) => a - b));
   }
 
   /**

@@ -2,10 +2,19 @@
 // configs), with defaults filled on parsing. Resolution and cross-field checks are in config.ts.
 import { z } from 'zod';
 import { RESULT_FORMATS } from '../results/result-parser.js';
+import { functionSchema, secretSchema, sourceConfigSchema } from './changes/source-config-schema.js';
 import { RESULTS } from './results.js';
+import { schedulerConfigSchema } from './schedulers/scheduler-config-schema.js';
 
-/** A secret written in the config, or the name of the environment variable holding it. */
-export const secretSchema = z.union([z.string().min(1), z.object({ env: z.string().min(1) }).strict()]);
+export { secretSchema };
+
+/** What a step's function-valued command is given when the step starts. */
+export interface StepCommandContext {
+  /** The build's properties so far: branch, revision, buildnumber, the force parameters, got_revision … */
+  props: Readonly<Record<string, unknown>>;
+}
+
+export type StepCommandFunction = (ctx: StepCommandContext) => string | string[];
 
 const envSchema = z.record(z.string(), z.string());
 
@@ -29,7 +38,11 @@ const stepCommon = {
   setProperties: z.record(z.string(), z.string()).optional(),
 };
 
-const commandSchema = z.union([z.string().min(1), z.array(z.string()).min(1)]);
+const commandSchema = z.union([
+  z.string().min(1), z.array(z.string()).min(1),
+  // Rendered when the step starts, from the build's properties (only in a .ts/.js/.mjs config).
+  functionSchema<StepCommandFunction>('({ props }) => command'),
+]);
 
 export const shellStepSchema = z.object({ type: z.literal('shell'), command: commandSchema, ...stepCommon }).strict();
 
@@ -68,18 +81,23 @@ export const builderSchema = z.object({
   workers: z.array(z.string().min(1)).min(1),
   env: envSchema.default({}),
   properties: z.record(z.string(), z.unknown()).default({}),
+  /** Queued requests of one branch merge into one build (the newest revision, all the changes). */
+  collapse: z.boolean().default(true),
+  /** A newer change on a branch stops the builder's running build of that branch. */
+  cancelSuperseded: z.boolean().default(false),
   steps: z.array(stepSchema).min(1),
 }).strict();
 
 /** Parts that later issues fill in; for now any object with a `type`. */
 const pluginSchema = z.object({ type: z.string().min(1) }).passthrough();
 
+
 export const configSchema = z.object({
   title: z.string().optional(),
   workers: z.array(workerSchema).default([]),
   builders: z.array(builderSchema).default([]),
-  sources: z.array(pluginSchema).default([]),
-  schedulers: z.array(pluginSchema).default([]),
+  sources: z.array(sourceConfigSchema).default([]),
+  schedulers: z.array(schedulerConfigSchema).default([]),
   reporters: z.array(pluginSchema).default([]),
   auth: z.object({ tokens: z.array(secretSchema).default([]) }).strict().default({ tokens: [] }),
 }).strict();

@@ -3,12 +3,20 @@
 // its path) and turns it into the `ResolvedConfig` the master runs on.
 import type { z } from 'zod';
 import { KeelError } from '../errors.js';
+import type { GenericHookConfig, GithubHookConfig, GitlabHookConfig, GitPollerConfig } from './changes/source-config-schema.js';
 import { configSchema } from './config-schema.js';
 import type {
   GitStepConfig, KeelConfig, ParsedConfig, ParsedStep, SecretConfig, ShellStepConfig, TestStepConfig,
 } from './config-schema.js';
+import { createSchedulers } from './schedulers/create-schedulers.js';
+import type { SchedulerConfig } from './schedulers/create-schedulers.js';
+import type { ForceConfig, NightlyConfig, OnChangeConfig, PeriodicConfig } from './schedulers/scheduler-config-schema.js';
 
-export type { BuilderConfig, GitStepConfig, KeelConfig, ShellStepConfig, StepConfig, TestStepConfig, WorkerConfig } from './config-schema.js';
+export type {
+  BuilderConfig, GitStepConfig, KeelConfig, ShellStepConfig, StepCommandContext, StepCommandFunction, StepConfig, TestStepConfig, WorkerConfig,
+} from './config-schema.js';
+export type { GenericHookConfig, GithubHookConfig, GitlabHookConfig, GitPollerConfig } from './changes/source-config-schema.js';
+export type { ForceConfig, NightlyConfig, OnChangeConfig, PeriodicConfig } from './schedulers/scheduler-config-schema.js';
 
 /** Identity, for types: `export default defineConfig({ ... })`. */
 export function defineConfig(config: KeelConfig): KeelConfig {
@@ -20,6 +28,18 @@ type Helper<T extends { type: string }> = (options: Omit<T, 'type'>) => T;
 export const shell: Helper<ShellStepConfig> = (options) => ({ type: 'shell', ...options });
 export const git: Helper<GitStepConfig> = (options) => ({ type: 'git', ...options });
 export const test: Helper<TestStepConfig> = (options) => ({ type: 'test', ...options });
+
+// Change sources (docs/changes-and-schedulers.md).
+export const gitPoller: Helper<GitPollerConfig> = (options) => ({ type: 'gitPoller', ...options });
+export const githubHook: Helper<GithubHookConfig> = (options) => ({ type: 'githubHook', ...options });
+export const gitlabHook: Helper<GitlabHookConfig> = (options) => ({ type: 'gitlabHook', ...options });
+export const genericHook: Helper<GenericHookConfig> = (options) => ({ type: 'genericHook', ...options });
+
+// Schedulers.
+export const onChange: Helper<OnChangeConfig> = (options) => ({ type: 'onChange', ...options });
+export const periodic: Helper<PeriodicConfig> = (options) => ({ type: 'periodic', ...options });
+export const nightly: Helper<NightlyConfig> = (options) => ({ type: 'nightly', ...options });
+export const force: Helper<ForceConfig> = (options) => ({ type: 'force', ...options });
 
 /** One thing wrong with a config, at the path of its field (`builders[2].steps[0].timeout`). */
 export interface ConfigProblem {
@@ -51,15 +71,26 @@ export interface ResolvedBuilder {
   workers: string[];
   env: Record<string, string>;
   properties: Record<string, unknown>;
+  collapse: boolean;
+  cancelSuperseded: boolean;
   steps: ResolvedStep[];
 }
+
+type ParsedSource = ParsedConfig['sources'][number];
+
+/** A source with its secrets read from the environment. */
+export type ResolvedSource =
+  | Extract<ParsedSource, { type: 'gitPoller' }>
+  | (Omit<Extract<ParsedSource, { type: 'githubHook' }>, 'secret'> & { secret?: string })
+  | (Omit<Extract<ParsedSource, { type: 'gitlabHook' }>, 'token'> & { token?: string })
+  | (Omit<Extract<ParsedSource, { type: 'genericHook' }>, 'tokens'> & { tokens: string[] });
 
 export interface ResolvedConfig {
   title: string;
   workers: ResolvedWorker[];
   builders: ResolvedBuilder[];
-  sources: ParsedConfig['sources'];
-  schedulers: ParsedConfig['schedulers'];
+  sources: ResolvedSource[];
+  schedulers: SchedulerConfig[];
   reporters: ParsedConfig['reporters'];
   authTokens: string[];
 }
@@ -107,6 +138,7 @@ function problemOf(issue: z.core.$ZodIssue): ConfigProblem {
 
 function defaultStepName(step: ParsedStep): string {
   if (step.type === 'git') return 'git';
+  if (typeof step.command === 'function') return step.type;
   const command = typeof step.command === 'string' ? step.command : step.command.join(' ');
   return command.split(/\s+/)[0] ?? step.type;
 }
@@ -161,13 +193,52 @@ export function resolveConfig(input: unknown, options: { env?: NodeJS.ProcessEnv
         }
       }
     });
-    return { name: b.name, description: b.description ?? null, tags: b.tags, workers: b.workers, env: b.env, properties: b.properties, steps };
+    return {
+      name: b.name, description: b.description ?? null, tags: b.tags, workers: b.workers, env: b.env, properties: b.properties,
+      collapse: b.collapse, cancelSuperseded: b.cancelSuperseded, steps,
+    };
   });
+
+  const polled = new Set<string>();
+  const hooks = new Set<string>();
+  const sources = config.sources.map((s, i): ResolvedSource => {
+    if (s.type === 'gitPoller') {
+      if (polled.has(s.repo)) problems.push({ path: `sources[${i}].repo`, message: `${s.repo} is polled twice` });
+      polled.add(s.repo);
+      return s;
+    }
+    if (hooks.has(s.type)) problems.push({ path: `sources[${i}].type`, message: `a second ${s.type}: one per master` });
+    hooks.add(s.type);
+    switch (s.type) {
+      case 'githubHook': {
+        const { secret: given, ...rest } = s;
+        return given === undefined ? rest : { ...rest, secret: secret(given, `sources[${i}].secret`) };
+      }
+      case 'gitlabHook': {
+        const { token, ...rest } = s;
+        return token === undefined ? rest : { ...rest, token: secret(token, `sources[${i}].token`) };
+      }
+      case 'genericHook':
+        return { ...s, tokens: s.tokens.map((t, j) => secret(t, `sources[${i}].tokens[${j}]`)) };
+    }
+  });
+
+  const schedulers = config.schedulers as SchedulerConfig[];
+  schedulers.forEach((sc, i) => sc.builders.forEach((name, j) => {
+    if (!builderNames.has(name)) problems.push({ path: `schedulers[${i}].builders[${j}]`, message: `no builder named "${name}" in builders` });
+  }));
+  try {
+    // Made and dropped, never started: what only a scheduler itself checks (a cron expression, a
+    // time zone, duplicate names) is reported with every other problem, and by keel checkconfig.
+    const noop = { clock: { now: () => 0, setTimer: () => () => {} }, submitter: { submit: async () => {} }, log: { info() {}, warn() {}, error() {} } };
+    createSchedulers(schedulers, noop);
+  } catch (err) {
+    if (!(err instanceof KeelError)) throw err;
+    const m = /^schedulers\.(\d+): (.*)$/s.exec(err.message);
+    problems.push(m ? { path: `schedulers[${m[1]}]`, message: m[2]! } : { path: 'schedulers', message: err.message });
+  }
 
   const authTokens = config.auth.tokens.map((t, i) => secret(t, `auth.tokens[${i}]`));
   if (problems.length > 0) throw new ConfigInvalidError(problems, options.source);
-  return {
-    title: config.title ?? 'Keel', workers, builders, authTokens,
-    sources: config.sources, schedulers: config.schedulers, reporters: config.reporters,
-  };
+  return { title: config.title ?? 'Keel', workers, builders, authTokens, sources, schedulers, reporters: config.reporters };
 }

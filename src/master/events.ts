@@ -4,7 +4,9 @@ import { EventEmitter } from 'node:events';
 import type { BuildResult } from './results.js';
 
 export type MasterEvent =
+  | { type: 'change.added'; changeId: number; repository: string; branch: string; revision: string }
   | { type: 'request.added'; requestId: number; builder: string }
+  | { type: 'request.merged'; requestId: number; into: number; builder: string }
   | { type: 'build.started'; buildId: number; builder: string; number: number; worker: string; requestId: number }
   | { type: 'build.finished'; buildId: number; builder: string; number: number; result: BuildResult; reason: string | null }
   | { type: 'step.started'; buildId: number; step: number; name: string }

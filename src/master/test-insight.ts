@@ -8,7 +8,7 @@ import { findRegressions } from '../insight/regressions.js';
 import type { Regression } from '../insight/regressions.js';
 import { foldRuns } from '../insight/test-history.js';
 import type { BuildRef, TestOutcomeRecord } from '../insight/test-history.js';
-import type { InsightQuery, Storage } from '../storage/storage.js';
+import type { ChangeRecord, InsightQuery, Storage } from '../storage/storage.js';
 import type { EventBus } from './events.js';
 
 /** How far back /flaky and /failures look when the caller does not say. */
@@ -41,11 +41,16 @@ export async function rankStoredFlakyTests(storage: Pick<Storage, 'listInsightOu
 }
 
 /**
- * The current regressions (docs/insight.md, "Regressions"), oldest first. Their `changes` are
- * empty until the master stores the changes its sources see: nothing here guesses them.
+ * The current regressions (docs/insight.md, "Regressions"), oldest first, each with the changes
+ * since its last passing build up to the first failing one: the blamelists of the lane's builds
+ * in between, as the build engine stored them.
  */
-export async function storedRegressions(storage: Pick<Storage, 'listInsightOutcomes'>, query: InsightQuery): Promise<Regression[]> {
-  return findRegressions(await storage.listInsightOutcomes(query));
+export async function storedRegressions(storage: Pick<Storage, 'listInsightOutcomes' | 'listBlamelistsBetween'>, query: InsightQuery): Promise<Regression<ChangeRecord>[]> {
+  const found = findRegressions(await storage.listInsightOutcomes(query));
+  return Promise.all(found.map(async (r) => ({
+    ...r,
+    changes: await storage.listBlamelistsBetween(r.builder, r.branch, r.lastPassing.buildId, r.firstFailing.buildId),
+  })));
 }
 
 /**

@@ -8,13 +8,22 @@ import { KeelError } from '../errors.js';
 import type { Master } from '../master/master.js';
 import { RESULTS } from '../master/results.js';
 import type { BuildRecord, StepRecord } from '../storage/storage.js';
+import type { MasterLog } from '../master/master-deps.js';
+import { changeJson, registerChangeRoutes } from './change-routes.js';
 import { registerTestRoutes } from './test-routes.js';
 
 const forceBody = z.object({
   branch: z.string().min(1).optional(),
   revision: z.string().min(1).optional(),
+  repository: z.string().min(1).optional(),
   reason: z.string().optional(),
+  /** Who asks; shown as the build's `owner` property. */
+  owner: z.string().min(1).optional(),
+  /** The force scheduler's parameters (`properties` is read the same way, for issue 4's clients). */
+  params: z.record(z.string(), z.unknown()).optional(),
   properties: z.record(z.string(), z.unknown()).optional(),
+  /** Which force scheduler, when several list the builder; default the first. */
+  scheduler: z.string().min(1).optional(),
 }).strict();
 
 const buildsQuery = z.object({
@@ -53,7 +62,7 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-export function registerApiRoutes(app: FastifyInstance, master: Master): void {
+export function registerApiRoutes(app: FastifyInstance, master: Master, log: MasterLog): void {
   const { storage } = master;
 
   const requireToken = (req: FastifyRequest) => {
@@ -99,7 +108,27 @@ export function registerApiRoutes(app: FastifyInstance, master: Master): void {
   app.post<{ Params: { name: string } }>('/api/v1/builders/:name/force', async (req, reply) => {
     requireToken(req);
     const body = parse(forceBody, req.body ?? {}, 'body');
-    const requestId = await master.submit(req.params.name, { ...body, reason: body.reason ?? 'forced through the API' });
+    const reason = body.reason ?? 'forced through the API';
+    const schedulers = master.triggers.forceSchedulersFor(req.params.name);
+    const chosen = body.scheduler === undefined ? schedulers[0] : schedulers.find((s) => s.name === body.scheduler);
+    if (body.scheduler !== undefined && !chosen) throw new KeelError('KEEL_ERR_BAD_REQUEST', `no force scheduler named "${body.scheduler}" lists builder "${req.params.name}"`);
+    if (!chosen) {
+      // No force scheduler: a plain forced build, its properties as given (nothing to check them against).
+      if (body.params && Object.keys(body.params).length > 0) {
+        throw new KeelError('KEEL_ERR_FORCE_PARAMS', `builder "${req.params.name}" declares no force parameters: add force({ builders: ['${req.params.name}'], params: [...] }) to the config's schedulers`);
+      }
+      const requestId = await master.submit(req.params.name, {
+        branch: body.branch ?? null, revision: body.revision ?? null, repository: body.repository ?? null, reason,
+        properties: { ...body.properties, scheduler: 'force', owner: body.owner ?? null },
+      });
+      return reply.code(201).send({ requestId });
+    }
+    const [submitted] = await chosen.force({
+      builder: req.params.name, branch: body.branch, revision: body.revision, repository: body.repository, reason, owner: body.owner,
+      params: { ...body.properties, ...body.params },
+    });
+    const requestId = submitted && master.requestIdOf(submitted);
+    if (requestId === undefined) throw new KeelError('KEEL_ERR_INTERNAL', 'the force scheduler submitted no request');
     return reply.code(201).send({ requestId });
   });
 
@@ -108,8 +137,9 @@ export function registerApiRoutes(app: FastifyInstance, master: Master): void {
     const r = await storage.getBuildRequest(id);
     if (!r) throw new KeelError('KEEL_ERR_NOT_FOUND', `no build request ${id}`);
     return {
-      id: r.id, builder: r.builder, buildIds: await storage.listBuildIdsForRequest(id), branch: r.branch, revision: r.revision,
-      reason: r.reason, properties: r.properties, submittedAt: r.submittedAt, completedAt: r.completedAt, result: r.result,
+      id: r.id, builder: r.builder, buildIds: await storage.listBuildIdsForRequest(id), repository: r.repository, branch: r.branch, revision: r.revision,
+      reason: r.reason, properties: r.properties, submittedAt: r.submittedAt, completedAt: r.completedAt, result: r.result, mergedInto: r.mergedInto,
+      changeIds: (await storage.listRequestChanges(id)).map((c) => c.id),
     };
   });
 
@@ -123,7 +153,11 @@ export function registerApiRoutes(app: FastifyInstance, master: Master): void {
     const build = await findBuild(req.params.id);
     const steps = await storage.listSteps(build.id);
     const logs = await storage.listLogs(steps.map((s) => s.id));
-    return { ...buildJson(build), steps: steps.map((s) => stepJson(s, logs.filter((l) => l.stepId === s.id).map((l) => l.name))) };
+    const changes = await storage.listBuildChanges(build.id);
+    return {
+      ...buildJson(build), steps: steps.map((s) => stepJson(s, logs.filter((l) => l.stepId === s.id).map((l) => l.name))),
+      changes: changes.map(changeJson),
+    };
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/builds/:id/stop', async (req) => {
@@ -167,6 +201,7 @@ export function registerApiRoutes(app: FastifyInstance, master: Master): void {
   });
 
   registerTestRoutes(app, master, requireToken);
+  registerChangeRoutes(app, master, log, parse);
 
   // Server-sent events: one `data:` line of JSON per master event.
   app.get('/api/v1/events', (req, reply) => {

@@ -32,7 +32,7 @@ export function createWebServer({ master, log }: WebServerDeps): WebServer {
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: { code: 'KEEL_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
   });
-  registerApiRoutes(app, master);
+  registerApiRoutes(app, master, log);
   app.get('/', async (_req, reply) => reply.type('text/plain').send(`Keel master ${master.masterName}: the API is under /api/v1/, workers connect to /ws/worker\n`));
 
   const wss = new WebSocketServer({

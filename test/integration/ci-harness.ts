@@ -11,6 +11,7 @@ import { resolveConfig } from '../../src/master/config.js';
 import type { KeelConfig } from '../../src/master/config.js';
 import { createMaster } from '../../src/master/master.js';
 import type { Master } from '../../src/master/master.js';
+import type { TimerClock } from '../../src/master/timer-clock.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { createWebServer } from '../../src/web/server.js';
@@ -33,11 +34,14 @@ export function tempDir(prefix: string): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export async function startMaster(config: KeelConfig, options: { dbUrl: string; schema?: string; port?: number; heartbeatMs?: number }): Promise<RunningMaster> {
+export async function startMaster(config: KeelConfig, options: { dbUrl: string; schema?: string; port?: number; heartbeatMs?: number; timers?: TimerClock; workdir?: string }): Promise<RunningMaster> {
   const logs: string[] = [];
   const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn: ${m}`), error: (m: string) => logs.push(`error: ${m}`) };
   const storage = await openStorage(options.dbUrl, options.schema !== undefined ? { schema: options.schema } : {});
-  const master = createMaster({ storage, config: resolveConfig(config, { env: {} }), log, heartbeatMs: options.heartbeatMs ?? 1000 });
+  const master = createMaster({
+    storage, config: resolveConfig(config, { env: {} }), log, heartbeatMs: options.heartbeatMs ?? 1000,
+    ...(options.timers ? { timers: options.timers } : {}), ...(options.workdir ? { workdir: options.workdir } : {}),
+  });
   await master.start();
   const web = createWebServer({ master, log });
   const port = await web.listen(options.port ?? 0, '127.0.0.1');
@@ -105,6 +109,8 @@ export interface BuildJson {
   finishedAt: number | null;
   properties: Record<string, unknown>;
   steps: { number: number; name: string; result: string | null; reason: string | null; logs: string[] }[];
+  /** The blamelist (issue 5). */
+  changes: { id: number; repository: string; branch: string; revision: string; files: string[]; message: string }[];
 }
 
 /** Forces a build and waits for the request's final (not retried) build; returns that build. */

@@ -39,3 +39,9 @@ export const schedulerConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('force'), name, builders, properties, params: z.array(forceParamSchema).optional() }).strict(),
 ]);
 
+
+export type SchedulerConfigInput = z.input<typeof schedulerConfigSchema>;
+export type OnChangeConfig = z.input<(typeof schedulerConfigSchema)['options'][0]>;
+export type PeriodicConfig = z.input<(typeof schedulerConfigSchema)['options'][1]>;
+export type NightlyConfig = z.input<(typeof schedulerConfigSchema)['options'][2]>;
+export type ForceConfig = z.input<(typeof schedulerConfigSchema)['options'][3]>;
