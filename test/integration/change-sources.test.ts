@@ -182,4 +182,20 @@ describe('changes from a git poller start builds', () => {
     const byHead = await forceAndWait(m, 'props', { branch: 'refs/pull/7/head', revision: head });
     assert.equal(byHead.properties['got_revision'], head);
   });
+
+  it('a restarted master goes on where the last poll stopped: each commit is recorded once', async () => {
+    const count = async () => (await api<{ total: number }>(m.url, '/changes?limit=1')).body.total;
+    await waitFor('the feature branch recorded', async () => (await api<{ changes: { branch: string }[] }>(m.url, '/changes?branch=feature')).body.changes.length > 0);
+    const before = await count();
+    await m.stop();
+    // Committed while no master runs: the next master's first poll finds it, and only it.
+    const rev = commit('docs', 'docs/more.md', 'more\n', 'while down');
+    m = await startMaster(config, { dbUrl: `sqlite:${join(dir.path, 'db.sqlite')}`, workdir: join(dir.path, 'master') });
+    const after = await waitFor('the new commit recorded', async () => ((await count()) > before ? count() : undefined));
+    await sleep((POLL_SECONDS + 0.5) * 1000);
+    assert.equal(await count(), after, 'nothing recorded twice by later polls');
+    assert.equal(after, before + 1);
+    const listed = await api<{ changes: { revision: string; message: string }[] }>(m.url, '/changes?limit=1');
+    assert.deepEqual([listed.body.changes[0]!.revision, listed.body.changes[0]!.message], [rev, 'while down']);
+  });
 });

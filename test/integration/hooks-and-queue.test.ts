@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import type { KeelConfig } from '../../src/master/config.js';
 import { githubSignature } from '../../src/master/changes/github-hook.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { api, KEEL_BIN, logText, spawnWorker, startMaster, tempDir, waitFor, waitForBuildOfRequest } from './ci-harness.js';
+import { api, forceAndWait, KEEL_BIN, logText, spawnWorker, startMaster, tempDir, waitFor, waitForBuildOfRequest } from './ci-harness.js';
 import type { BuildJson, RunningMaster, WorkerProcess } from './ci-harness.js';
 
 const run = promisify(execFile);
@@ -32,6 +32,10 @@ const config: KeelConfig = {
     { name: 'superseded', workers: ['w2'], cancelSuperseded: true, steps: [{ type: 'shell', command: 'sleep 30' }] },
     // Apart, so that the three timed requests cannot merge when they queue together.
     { name: 'timed', workers: ['w2'], collapse: false, steps: [quick] },
+    { name: 'broken', workers: ['w2'], steps: [
+      { type: 'shell', name: 'render', command: ({ props }) => { throw new Error(`no python for ${String(props['branch'])}`); } },
+      { type: 'shell', name: 'later', command: 'echo later' },
+    ] },
   ],
   sources: [
     { type: 'githubHook', secret: SECRET },
@@ -173,6 +177,14 @@ describe('webhooks, force parameters and the queue policy on a running master', 
     const noEquals = await run(process.execPath, [KEEL_BIN, 'force', 'param', '--master', m.url, '--param', 'python']).then(() => undefined, (err: { code: number; stderr: string }) => err);
     assert.equal(noEquals?.code, 2);
     assert.match(noEquals!.stderr, /write NAME=VALUE/);
+  });
+
+  it('a command function that throws ends its step in EXCEPTION with the reason in its log', async () => {
+    const build = await forceAndWait(m, 'broken', { branch: 'dev' }, 'api-token');
+    assert.equal(build.result, 'exception');
+    assert.deepEqual(build.steps.map((s) => s.result), ['exception', 'skipped']);
+    assert.match(build.steps[0]!.reason ?? '', /the step's command function threw: no python for dev/);
+    assert.match(await logText(m, build.id, 'render'), /threw: no python for dev/);
   });
 
   it('queued requests of one branch merge into one build of the newest revision holding every change; collapse: false keeps them apart', async () => {

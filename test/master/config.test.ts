@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ConfigInvalidError, defineConfig, git, resolveConfig, shell, test } from '../../src/master/config.js';
+import {
+  ConfigInvalidError, defineConfig, force, genericHook, git, githubHook, gitlabHook, gitPoller, nightly, onChange, periodic, resolveConfig, shell, test,
+} from '../../src/master/config.js';
 import { loadConfig } from '../../src/master/config-loader.js';
 
 const good = defineConfig({
@@ -87,6 +89,62 @@ describe('resolveConfig', () => {
     assert.deepEqual(problemsOf({ builders: [{ workers: ['w'], steps: [] }] }).sort(), [
       'builders[0].name: required: expected a string',
       'builders[0].steps: Too small: expected array to have >=1 items',
+    ]);
+  });
+});
+
+describe('sources and schedulers in the config', () => {
+  const withTriggers = (sources: unknown[], schedulers: unknown[], builders: unknown[] = good.builders ?? []) => ({ ...good, builders, sources, schedulers });
+  const env = { KEEL_TEST_SECRET: 's2', KEEL_TEST_TOKEN: 't', GH_SECRET: 'gh', GEN: 'g1' };
+
+  it('resolves every helper, reading hook secrets from the environment', () => {
+    const config = resolveConfig(withTriggers(
+      [gitPoller({ repo: '/srv/repo.git', branches: ['main'] }), githubHook({ secret: { env: 'GH_SECRET' } }), gitlabHook({}), genericHook({ tokens: [{ env: 'GEN' }, 'literal'] })],
+      [onChange({ builders: ['linux'], branch: /3\.\d+/, treeStableTimer: 5 }), periodic({ builders: ['linux'], every: 3600 }),
+        nightly({ builders: ['linux'], cron: '30 2 * * 1-5' }), force({ builders: ['linux'], params: [{ type: 'boolean', name: 'clean' }] })],
+    ), { env });
+    assert.deepEqual(config.sources, [
+      { type: 'gitPoller', repo: '/srv/repo.git', branches: ['main'], interval: 60 },
+      { type: 'githubHook', secret: 'gh' }, { type: 'gitlabHook' }, { type: 'genericHook', tokens: ['g1', 'literal'] },
+    ]);
+    assert.deepEqual(config.schedulers.map((sc) => sc.type), ['onChange', 'periodic', 'nightly', 'force']);
+    assert.deepEqual([config.builders[0]!.collapse, config.builders[0]!.cancelSuperseded], [true, false]);
+  });
+
+  it('lists every problem of sources and schedulers with its path', () => {
+    assert.deepEqual(problemsOf(withTriggers(
+      [gitPoller({ repo: 'r', interval: -1 }), { type: 'svnPoller', repo: 'r' }, githubHook({ secret: { env: 'NOPE' } }), genericHook({ tokens: [] })],
+      [onChange({ builders: [] }), { type: 'weekly', builders: ['linux'] }, periodic({ builders: ['linux'], every: '60' as unknown as number })],
+    ), env), [
+      'sources[0].interval: Too small: expected number to be >0, got -1',
+      'sources[1].type: expected one of "gitPoller", "githubHook", "gitlabHook", "genericHook", got "svnPoller"',
+      'sources[3].tokens: at least one token',
+      'schedulers[0].builders: at least one builder',
+      'schedulers[1].type: expected one of "onChange", "periodic", "nightly", "force", got "weekly"',
+      'schedulers[2].every: expected a number, got "60"',
+    ]);
+    // Cross-checks once the shapes are right: unknown builders, duplicates, unset secrets, a bad cron.
+    assert.deepEqual(problemsOf(withTriggers(
+      [gitPoller({ repo: 'r' }), gitPoller({ repo: 'r' }), githubHook({ secret: { env: 'NOPE' } }), githubHook({})],
+      [onChange({ builders: ['linux', 'linx'] }), nightly({ builders: ['linux'], cron: '61 * * * *' })],
+    ), env), [
+      'sources[1].repo: r is polled twice',
+      'sources[2].secret: environment variable NOPE is not set',
+      'sources[3].type: a second githubHook: one per master',
+      'schedulers[0].builders[1]: no builder named "linx" in builders',
+      'schedulers[1]: nightly scheduler nightly: cron "61 * * * *": ' + problemsOf(withTriggers([], [nightly({ builders: ['linux'], cron: '61 * * * *' })]), env)[0]!.replace(/^schedulers\[0\]: nightly scheduler nightly: cron "61 \* \* \* \*": /, ''),
+    ]);
+    assert.match(problemsOf(withTriggers([], [onChange({ name: 'x', builders: ['linux'] }), periodic({ name: 'x', builders: ['linux'], every: 1 })]), env)[0]!, /^schedulers\[1\]: the name x is used twice$/);
+  });
+
+  it('takes a function as a step command, and names the step after its type', () => {
+    const config = resolveConfig({ ...good, builders: [{ name: 'b', workers: ['w1'], steps: [shell({ command: ({ props }) => `echo ${String(props['branch'])}` })] }] }, { env });
+    const step = config.builders[0]!.steps[0]!;
+    assert.equal(step.name, 'shell');
+    assert.ok(step.type === 'shell' && typeof step.command === 'function');
+    assert.deepEqual(problemsOf({ ...good, builders: [{ name: 'b', workers: ['w1'], collapse: 'no', steps: [{ type: 'shell', command: 42 }] }] }, env), [
+      'builders[0].collapse: expected a boolean, got "no"',
+      'builders[0].steps[0].command: ' + problemsOf({ ...good, builders: [{ name: 'b', workers: ['w1'], steps: [{ type: 'shell', command: 42 }] }] }, env)[0]!.split(': ').slice(1).join(': '),
     ]);
   });
 });
