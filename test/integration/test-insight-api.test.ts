@@ -1,4 +1,4 @@
-// GET /api/v1/flaky and /failures on recorded build histories (test/fixtures/insight) stored
+// GET /api/v1/flaky, /failures and /regressions on recorded build histories (test/fixtures/insight) stored
 // through Storage in SQLite: the same answers as the in-memory rules give on the fixtures.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ const root = fileURLToPath(new URL('../../../test/fixtures/insight/', import.met
 
 interface Fixture {
   tests: string[];
+  /** Each branch's change log, oldest first. */
+  changes?: Record<string, { revision: string; author: string; message: string }[]>;
   builds: { id: number; builder: string; branch: string; revision: string; worker: string; startedAt: string; outcomes: Record<string, string> }[];
   expected: {
     flaky: { testId: string; runs: number; flakes: number; count: number; rerunFlakes: number; revisionFlakes: number; lastBuild: number; builders: string[]; fingerprints: { fingerprint: string; count: number }[] }[];
@@ -34,11 +36,25 @@ describe('flaky and failures endpoints on recorded histories stored in SQLite', 
       try {
         // Each fixture build becomes a stored build, its outcomes stored in one call as the engine does.
         const toFixture = new Map<number, number>();
+        // The change log as a poller records it; each build blames the changes of its branch since
+        // its builder's previous build, up to its own revision, as the build engine does.
+        const logs = new Map<string, { id: number; revision: string }[]>();
+        for (const [branch, log] of Object.entries(fixture.changes ?? {})) {
+          logs.set(branch, await m.storage.recordChanges(log.map((c, i) => ({ ...c, repository: 'cpython', branch, time: i, files: [], source: 'poller' })), 0));
+        }
+        const blamedUpTo = new Map<string, number>();
         for (const b of fixture.builds) {
           const startedAt = Date.parse(b.startedAt);
-          const req = await m.storage.addBuildRequest({ builder: b.builder, submittedAt: startedAt });
+          const req = await m.storage.addBuildRequest({ builder: b.builder, branch: b.branch, revision: b.revision, submittedAt: startedAt });
           const build = await m.storage.createBuild({ requestId: req, builder: b.builder, worker: b.worker, master: 'm', startedAt });
           toFixture.set(build.id, b.id);
+          const log = logs.get(b.branch) ?? [];
+          const upTo = log.findIndex((c) => c.revision === b.revision);
+          const lane = `${b.builder}\0${b.branch}`;
+          if (upTo >= 0) {
+            await m.storage.setBuildChanges(build.id, log.slice((blamedUpTo.get(lane) ?? upTo - 1) + 1, upTo + 1).map((c) => c.id));
+            blamedUpTo.set(lane, upTo);
+          }
           const rows: NewTestOutcome[] = [];
           for (const testId of fixture.tests) {
             const spec = b.outcomes[testId] ?? 'pass';
@@ -70,14 +86,15 @@ describe('flaky and failures endpoints on recorded histories stored in SQLite', 
           fingerprint: g.fingerprint, tests: g.tests, builders: g.builders,
           failures: g.failures.map((f) => [f.testId, toFixture.get(f.build.buildId), toFixture.get(f.since.buildId)]),
         })), fixture.expected.currentFailures);
-        // The same regressions, but no changes: the master does not store its sources' changes yet.
+        // The same regressions, each naming the changes since its last passing build.
         const regressions = await api<{ regressions: RegressionJson[]; total: number }>(m.url, '/regressions?since=0');
         assert.equal(regressions.status, 200);
         assert.deepEqual(regressions.body.regressions.map((r) => ({
           testId: r.testId, builder: r.builder, branch: r.branch, firstFailing: toFixture.get(r.firstFailing.buildId),
           lastPassing: toFixture.get(r.lastPassing.buildId), latest: toFixture.get(r.latest.buildId), failingBuilds: r.failingBuilds,
-          skippedBuilds: r.skippedBuilds, noisyBefore: r.noisyBefore, fingerprints: r.fingerprints, changes: r.changes,
-        })), fixture.expected.regressions.map((e) => ({ ...e, changes: [] })));
+          skippedBuilds: r.skippedBuilds, noisyBefore: r.noisyBefore, fingerprints: r.fingerprints,
+          changes: (r.changes as { revision: string }[]).map((c) => c.revision),
+        })), fixture.expected.regressions);
         // Without `since`, the history read is the last 30 days.
         const recent = await api<{ since: number }>(m.url, '/flaky');
         assert.ok(Math.abs(recent.body.since - (Date.now() - 30 * 86_400_000)) < 60_000);
