@@ -58,7 +58,8 @@ export const PROTOCOL_VERSION = 2;
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const OUTPUT_BATCH_BYTES = 128 * 1024;
 export const OUTPUT_BATCH_MS = 50;
-export const OUTPUT_WINDOW_BYTES = 2 * 1024 * 1024;
+/** Four chunks (CHUNK_TARGET_BYTES): one filling, one compressing, two on the wire or being stored. */
+export const OUTPUT_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Largest report file sent; its base64 stays well inside MAX_FRAME_BYTES. */
 export const REPORT_MAX_BYTES = 2 * 1024 * 1024;
 /** Most report files one command sends. */

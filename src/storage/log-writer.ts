@@ -17,6 +17,10 @@ export interface PrecompressedChunk {
 }
 
 const STREAMS: readonly LogStream[] = ['o', 'e', 'h'];
+/** A chunk buffer (transientInput): a chunk's target plus the largest piece a worker appends. */
+const CHUNK_BUFFER_BYTES = CHUNK_TARGET_BYTES + 256 * 1024;
+/** Free chunk buffers kept per writer: one filling and one compressing is the steady state. */
+const SPARE_CHUNK_BUFFERS = 2;
 const NL = 10;
 const CR = 13;
 
@@ -42,6 +46,17 @@ export class LogWriter {
   private delayTimer: NodeJS.Timeout | undefined;
   /** Longest a whole line waits in memory before it is written, so live readers see it. */
   maxDelayMs = 200;
+  /**
+   * Set when append()'s bytes are valid only during the call (the worker reads each pipe into one
+   * reused buffer): whole lines are then copied into a chunk buffer that is reused once the chunk
+   * is compressed, and unfinished lines are copied aside. Without it, appended bytes are kept as
+   * they are until their chunk is written.
+   */
+  transientInput = false;
+  /** The chunk being filled, when transientInput: `bufferedBytes` of it are used. */
+  private chunk: Buffer | undefined;
+  /** Chunk buffers compressed and free again (see transientInput). */
+  private spare: Buffer[] = [];
 
   /**
    * `onLine` sees every whole line as it is formed: the seam for line-based observers (build
@@ -101,12 +116,13 @@ export class LogWriter {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const lastNl = bytes.lastIndexOf(NL);
     if (lastNl < 0) {
-      if (bytes.length > 0) this.partial[stream].push(bytes);
+      if (bytes.length > 0) this.partial[stream].push(this.transientInput ? Buffer.from(bytes) : bytes);
       return this.writing;
     }
     const head = bytes.subarray(0, lastNl + 1);
     const partial = this.partial[stream];
-    this.partial[stream] = lastNl + 1 < bytes.length ? [bytes.subarray(lastNl + 1)] : [];
+    const rest = bytes.subarray(lastNl + 1);
+    this.partial[stream] = rest.length > 0 ? [this.transientInput ? Buffer.from(rest) : rest] : [];
     this.addLines(stream, partial.length > 0 ? [...partial, head] : [head]);
     if (this.bufferedBytes >= CHUNK_TARGET_BYTES) return this.flush();
     if (!this.delayTimer) {
@@ -134,12 +150,27 @@ export class LogWriter {
       lines.pop();
       for (const line of lines) this.observe(stream, line);
     }
-    for (const p of parts) {
-      this.pieces.push(p);
-      this.bufferedBytes += p.length;
+    if (this.transientInput) this.copyIn(parts);
+    else {
+      for (const p of parts) {
+        this.pieces.push(p);
+        this.bufferedBytes += p.length;
+      }
     }
     addRun(this.runs, stream, count);
     this.pendingLines += count;
+  }
+
+  /** Copies whole lines into the chunk buffer (transientInput), a bigger one when they do not fit. */
+  private copyIn(parts: Buffer[]): void {
+    let size = this.bufferedBytes;
+    for (const p of parts) size += p.length;
+    if (!this.chunk || size > this.chunk.length) {
+      const bigger = size <= CHUNK_BUFFER_BYTES ? this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BUFFER_BYTES) : Buffer.allocUnsafe(size);
+      if (this.chunk) this.chunk.copy(bigger, 0, 0, this.bufferedBytes);
+      this.chunk = bigger;
+    }
+    for (const p of parts) this.bufferedBytes += p.copy(this.chunk, this.bufferedBytes);
   }
 
   private observe(stream: LogStream, text: string): void {
@@ -153,7 +184,14 @@ export class LogWriter {
     if (this.pendingLines > 0) {
       // Compression starts now, on the thread pool; the database write waits for the one before.
       const bytes = this.bufferedBytes;
-      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, Buffer.concat(this.pieces, bytes), this.runs, this.deflater ??= new ChunkDeflater());
+      const buffer = this.chunk;
+      this.chunk = undefined;
+      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, buffer ? buffer.subarray(0, bytes) : Buffer.concat(this.pieces, bytes), this.runs, this.deflater ??= new ChunkDeflater());
+      // zlib is done with the bytes once their chunk is compressed: the buffer is filled again.
+      if (buffer?.length === CHUNK_BUFFER_BYTES) {
+        const reuse = () => void (this.spare.length < SPARE_CHUNK_BUFFERS && this.spare.push(buffer));
+        chunk.then(reuse, reuse);
+      }
       this.queued += bytes;
       this.nextLine += this.pendingLines;
       this.pieces = [];
@@ -186,5 +224,6 @@ export class LogWriter {
   close(): void {
     this.deflater?.close();
     this.deflater = undefined;
+    this.spare = [];
   }
 }

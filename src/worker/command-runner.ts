@@ -2,6 +2,8 @@
 // maxTime, SIGTERM to the group then SIGKILL after a grace period, output handed on as it comes.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { FinishReason, LogStreamTag } from '../protocol/messages.js';
 
 export interface CommandSpec {
@@ -26,8 +28,40 @@ export interface CommandOutcome {
 /** After the main process exits, how long its leftover children may hold the pipes open. */
 const PIPE_DRAIN_MS = 2000;
 
+/**
+ * Each pipe is read into one buffer of this size, reused for every read: at most what the
+ * worker passes on in one piece (two of them stay within a batch, OUTPUT_BATCH_BYTES × 2).
+ */
+export const READ_BUFFER_BYTES = 128 * 1024;
+
+/**
+ * Reads a child's pipe into one reused buffer (net.Socket's `onread`), instead of the stream
+ * Node made for it, which allocates a new 64 KB buffer for every read and passes each through
+ * the Readable machinery: for a 100 MB log that was 100 MB of short-lived buffers, and the
+ * garbage collections their external memory forced were a fifth of the worker's CPU. The pipe's
+ * handle is the one Node made (`_handle`: there is no public way to spawn with `onread`); where
+ * it is missing, the stream's `data` events do. `onData`'s bytes are valid only during the call.
+ */
+function readPipe(stream: Readable, onData: (data: Buffer) => void, onClose: () => void): { pause(): void; resume(): void } {
+  const handle = (stream as unknown as { _handle?: unknown })._handle;
+  if (handle === undefined || handle === null) {
+    stream.on('data', onData);
+    stream.on('close', onClose);
+    return { pause: () => stream.pause(), resume: () => stream.resume() };
+  }
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const socket = new Socket({
+    handle, readable: true, writable: false,
+    onread: { buffer, callback: (n: number) => void onData(buffer.subarray(0, n)) },
+  } as ConstructorParameters<typeof Socket>[0]);
+  socket.on('error', () => {});
+  socket.on('close', onClose);
+  return { pause: () => socket.pause(), resume: () => socket.resume() };
+}
+
 export class CommandRunner {
   private child: ChildProcess | undefined;
+  private readers: { pause(): void; resume(): void }[] = [];
   private killReason: { reason: FinishReason; message: string } | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private maxTimer: NodeJS.Timeout | undefined;
@@ -49,13 +83,11 @@ export class CommandRunner {
 
   /** Stops reading the command's output (its pipes fill and it blocks): back-pressure. */
   pause(): void {
-    this.child?.stdout?.pause();
-    this.child?.stderr?.pause();
+    for (const r of this.readers) r.pause();
   }
 
   resume(): void {
-    this.child?.stdout?.resume();
-    this.child?.stderr?.resume();
+    for (const r of this.readers) r.resume();
   }
 
   /** SIGTERM to the whole process group, SIGKILL after the grace period. Idempotent. */
@@ -136,11 +168,27 @@ export class CommandRunner {
           resolve({ exitCode: exit?.code ?? null, signal: exit?.signal ?? null, reason: 'exited', durationMs });
         }
       };
-      for (const [stream, tag] of [[child.stdout, 'o'], [child.stderr, 'e']] as const) {
-        stream?.on('data', (data: Buffer) => {
-          this.lastOutput = Date.now();
-          this.onOutput(tag, data);
-        });
+      // The pipes are read by their own sockets (see readPipe), so the child's own `close`
+      // (exit and both pipes closed) never comes: the same is counted here.
+      let openPipes = 0;
+      const closed = () => {
+        if (!exit) exit = { code: child.exitCode, signal: child.signalCode };
+        // The leader is gone; anything else left in its group goes too.
+        this.signalGroup('SIGKILL');
+        finish();
+      };
+      const pipeClosed = () => {
+        if (--openPipes === 0 && exit) closed();
+      };
+      if (child.pid !== undefined) {
+        for (const [stream, tag] of [[child.stdout, 'o'], [child.stderr, 'e']] as const) {
+          if (!stream) continue;
+          openPipes++;
+          this.readers.push(readPipe(stream, (data: Buffer) => {
+            this.lastOutput = Date.now();
+            this.onOutput(tag, data);
+          }, pipeClosed));
+        }
       }
       child.on('error', (err) => {
         spawnError = err;
@@ -148,15 +196,13 @@ export class CommandRunner {
       });
       child.on('exit', (code, signal) => {
         exit = { code, signal };
+        if (openPipes === 0) {
+          closed();
+          return;
+        }
         // Children that outlive the main process keep the pipes open; give them a moment,
         // then clean the group up so a build never leaves processes behind.
         drainTimer = setTimeout(() => this.signalGroup('SIGKILL'), PIPE_DRAIN_MS);
-      });
-      child.on('close', () => {
-        if (!exit) exit = { code: child.exitCode, signal: child.signalCode };
-        // The leader is gone; anything else left in its group goes too.
-        this.signalGroup('SIGKILL');
-        finish();
       });
       this.armIdle();
       if (this.spec.maxTime !== undefined) {

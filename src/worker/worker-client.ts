@@ -71,6 +71,8 @@ class CommandSession {
     this.writer = new LogWriter({ appendLogChunk: async (_log, c) => this.sendChunk(c), finishLog: async () => {} }, 0);
     // The live log: whole lines wait at most one batch interval on the worker.
     this.writer.maxDelayMs = OUTPUT_BATCH_MS;
+    // The runner's bytes live in its read buffers only during the call.
+    this.writer.transientInput = true;
     this.runner = new CommandRunner(
       {
         argv: msg.argv, cwd, env: { ...process.env as Record<string, string>, ...msg.env, [RUN_TOKEN_VARIABLE]: runToken },
@@ -82,7 +84,8 @@ class CommandSession {
 
   private output(stream: LogStreamTag, data: Buffer): void {
     if (this.passThrough) {
-      this.pending.push({ stream, data });
+      // A copy: the runner reads the next pipe read into the same buffer.
+      this.pending.push({ stream, data: Buffer.from(data) });
       this.pendingBytes += data.length;
       if (this.pendingBytes >= OUTPUT_BATCH_BYTES) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), OUTPUT_BATCH_MS);

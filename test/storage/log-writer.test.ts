@@ -37,6 +37,29 @@ describe('LogWriter', () => {
     assert.deepEqual(decodeLogChunk(1, sink.chunks[1]!.content, sink.chunks[1]!.streams).map((l) => `${l.n}${l.stream}:${l.text}`), ['1o:a', '2o:b', '3e:c']);
   });
 
+  it('copies bytes that are valid only during append (transientInput), reusing its chunk buffers', async () => {
+    const sink = memorySink();
+    const writer = new LogWriter(sink, 1);
+    writer.transientInput = true;
+    // One read buffer, overwritten after every append, as the worker's pipe reads are.
+    const read = Buffer.alloc(64 * 1024);
+    const lines: string[] = [];
+    let text = '';
+    for (let i = 0; i < 40_000; i++) lines.push(`line ${i} ${'y'.repeat(i % 90)}`);
+    const all = Buffer.from(lines.join('\n') + '\npartial');
+    for (let at = 0; at < all.length; at += read.length) {
+      const n = all.copy(read, 0, at, at + read.length);
+      const p = writer.append('o', read.subarray(0, n));
+      read.fill(0x21);
+      await p;
+    }
+    await writer.finish();
+    for (const c of sink.chunks) text += chunkText(c.content).toString();
+    assert.equal(text, `${lines.join('\n')}\npartial\n`);
+    assert.ok(sink.chunks.length >= 2, `${sink.chunks.length} chunks`);
+    assert.equal(sink.chunks.at(-1)!.lastLine, 40_000);
+  });
+
   it('stops splitting lines for an observer that says it has seen enough', async () => {
     const seen: string[] = [];
     const writer = new LogWriter(memorySink(), 1, 0, (_s, text) => (seen.push(text), seen.length < 2 ? undefined : false));

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandRunner } from '../../src/worker/command-runner.js';
 import { alive } from '../helpers/processes.js';
 import type { CommandSpec } from '../../src/worker/command-runner.js';
@@ -57,6 +58,24 @@ describe('CommandRunner', () => {
     assert.equal(outcome.reason, 'maxTime');
     assert.ok(text('o').split('\n').length > 3, 'it did print before being killed');
     assert.ok(outcome.durationMs < 3000);
+  });
+
+  it('stops reading while paused and passes every byte on, in order, after resume', async () => {
+    // The runner reads each pipe into one reused buffer: the copies here are what was read.
+    const { runner, text } = run(['sh', '-c', 'seq 1 400000; echo end >&2']);
+    const received = () => text('o').length;
+    while (received() === 0) await sleep(5);
+    runner.pause();
+    await sleep(100);
+    const paused = received();
+    await sleep(300);
+    assert.equal(received(), paused, 'nothing is read while paused');
+    assert.ok(paused < 2_000_000, `the command blocked on the full pipe: ${paused} bytes read`);
+    runner.resume();
+    const outcome = await runner.done;
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(text('o'), `${Array.from({ length: 400_000 }, (_, i) => i + 1).join('\n')}\n`);
+    assert.equal(text('e'), 'end\n');
   });
 
   it('kill() interrupts and records the reason', async () => {
