@@ -94,6 +94,18 @@ const OUTCOMES = new Map<string, TestOutcome>(TEST_OUTCOMES.map((o) => [o, o]));
 
 const FAILED_OUTCOMES: readonly TestOutcome[] = ['fail', 'error', 'flaky'];
 
+/** The decimal number in text[from, to), without making a substring: -1 if it holds anything else. */
+function parseDecimal(text: string, from: number, to: number): number {
+  if (to <= from) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
 /** How many chunks one query of the raw download fetches: bounds memory to a few MB. */
 const RAW_PAGE_CHUNKS = 16;
 
@@ -445,9 +457,10 @@ export class KyselyStorage implements Storage {
       GROUP BY test_id ORDER BY test_id`.execute(this.db);
     let builds = this.db.selectFrom('test_builds').selectAll().where('started_at', '>=', since);
     if (query.branch !== undefined) builds = builds.where('branch', '=', query.branch);
-    const byId = new Map<number, Omit<InsightOutcomeRow, 'testId' | 'outcome' | 'attempt' | 'fingerprint'>>();
+    // Build ids are dense integers: an array indexed by id is read faster than a Map.
+    const byId: (Omit<InsightOutcomeRow, 'testId' | 'outcome' | 'attempt' | 'fingerprint'> | undefined)[] = [];
     for (const b of await builds.execute()) {
-      byId.set(b.build_id, { buildId: b.build_id, builder: b.builder, branch: b.branch, revision: b.revision, worker: b.worker, startedAt: Number(b.started_at) });
+      byId[b.build_id] = { buildId: b.build_id, builder: b.builder, branch: b.branch, revision: b.revision, worker: b.worker, startedAt: Number(b.started_at) };
     }
     const out: InsightOutcomeRow[] = [];
     for (const { test_id: testId, runs } of packed.rows) {
@@ -459,7 +472,7 @@ export class KyselyStorage implements Storage {
         const f1 = runs.indexOf('\x1f', at);
         const f2 = runs.indexOf('\x1f', f1 + 1);
         const f3 = runs.indexOf('\x1f', f2 + 1);
-        const build = byId.get(Number(runs.slice(at, f1)));
+        const build = byId[parseDecimal(runs, at, f1)];
         const outcome = OUTCOMES.get(runs.slice(f1 + 1, f2));
         at = end + 1;
         if (build === undefined || outcome === undefined || f3 === -1 || f3 > end) continue;
@@ -467,7 +480,7 @@ export class KyselyStorage implements Storage {
         // slowed the ranking that reads them threefold.
         out.push({
           testId, buildId: build.buildId, builder: build.builder, branch: build.branch, revision: build.revision, worker: build.worker,
-          outcome, attempt: Number(runs.slice(f2 + 1, f3)), startedAt: build.startedAt, fingerprint: f3 + 1 === end ? undefined : runs.slice(f3 + 1, end),
+          outcome, attempt: parseDecimal(runs, f2 + 1, f3), startedAt: build.startedAt, fingerprint: f3 + 1 === end ? undefined : runs.slice(f3 + 1, end),
         });
       }
       // group_concat follows the index's order, which is the one promised; a plan that did not
