@@ -12,6 +12,6 @@ export function registerCheckconfigCommand(program: Command): void {
       if (!path) throw new KeelError('KEEL_ERR_CONFIG_LOAD', `no config file found (looked for keel.config.{ts,mts,js,mjs,json} in ${process.cwd()})`);
       const config = await loadConfig(path);
       const steps = config.builders.reduce((n, b) => n + b.steps.length, 0);
-      process.stdout.write(`${path}: OK — ${config.workers.length} worker(s), ${config.builders.length} builder(s), ${steps} step(s)\n`);
+      process.stdout.write(`${path}: OK — ${config.workers.length} worker(s), ${config.builders.length} builder(s), ${steps} step(s), ${config.sources.length} source(s), ${config.schedulers.length} scheduler(s)\n`);
     });
 }
