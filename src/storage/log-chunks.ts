@@ -98,6 +98,24 @@ export function decodeLogChunk(firstLine: number, content: Uint8Array, streams: 
   return out;
 }
 
+/**
+ * Hands a chunk's lines to `fn` one by one, without making a list of them, and stops as soon as
+ * `fn` returns false: an observer that wants only a log's first lines (a shell step's, to see
+ * whether it is a test run) no longer makes objects for the whole chunk.
+ */
+export function forEachLogLine(content: Uint8Array, streams: string, fn: (stream: LogStream, text: string) => boolean): void {
+  const raw = inflateRawSync(content).toString('utf8');
+  let start = 0;
+  for (const [stream, count] of parseRuns(streams)) {
+    for (let i = 0; i < count && start < raw.length; i++) {
+      let end = raw.indexOf('\n', start);
+      if (end < 0) end = raw.length;
+      if (!fn(stream, raw.slice(start, end))) return;
+      start = end + 1;
+    }
+  }
+}
+
 /** The chunk's lines as plain text, newlines included: exactly what the command printed. */
 export function chunkText(content: Uint8Array): Buffer {
   return inflateRawSync(content);

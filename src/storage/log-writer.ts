@@ -2,7 +2,7 @@
 // writes them as compressed chunks. One writer per log; it holds at most about one chunk.
 // Output is handled a piece at a time as bytes, never line by line or as strings, because a
 // 100 MB log is a million lines; the bytes are stored exactly as the command printed them.
-import { addRun, ChunkDeflater, CHUNK_TARGET_BYTES, decodeLogChunk, encodeLogChunk } from './log-chunks.js';
+import { addRun, ChunkDeflater, CHUNK_TARGET_BYTES, encodeLogChunk, forEachLogLine } from './log-chunks.js';
 import type { LogStream, Storage } from './storage.js';
 
 /** Where a writer's chunks go: the database on the master, the connection on a worker. */
@@ -101,7 +101,12 @@ export class LogWriter {
    */
   appendEncoded(chunk: PrecompressedChunk): Promise<void> {
     void this.flush();
-    if (this.onLine) for (const line of decodeLogChunk(0, chunk.data, chunk.streams)) this.observe(line.stream, line.text);
+    if (this.onLine) {
+      forEachLogLine(chunk.data, chunk.streams, (stream, text) => {
+        this.observe(stream, text);
+        return this.onLine !== undefined;
+      });
+    }
     const encoded = { firstLine: this.nextLine, lastLine: this.nextLine + chunk.lines - 1, content: chunk.data, rawBytes: chunk.rawBytes, streams: chunk.streams };
     this.nextLine += chunk.lines;
     this.writing = this.writing.then(() => this.storage.appendLogChunk(this.logId, encoded));

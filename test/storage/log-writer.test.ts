@@ -72,4 +72,16 @@ describe('LogWriter', () => {
     assert.deepEqual(seen, ['one', 'two']);
     assert.equal(writer.linesWritten, 6);
   });
+
+  it('shows a worker\'s chunk to the observer line by line, stopping inside it when told', async () => {
+    const seen: string[] = [];
+    const writer = new LogWriter(memorySink(), 1, 0, (s, text) => (seen.push(`${s}:${text}`), seen.length < 3));
+    const deflater = new ChunkDeflater();
+    await writer.appendEncoded({ lines: 4, streams: 'o1e2o1', rawBytes: 8, data: await deflater.compress(Buffer.from('a\nb\nc\nd\n')) });
+    await writer.appendEncoded({ lines: 1, streams: 'o1', rawBytes: 2, data: await deflater.compress(Buffer.from('e\n')) });
+    deflater.close();
+    await writer.finish();
+    assert.deepEqual(seen, ['o:a', 'e:b', 'e:c']);
+    assert.equal(writer.linesWritten, 5);
+  });
 });
