@@ -104,13 +104,15 @@ export function decodeLogChunk(firstLine: number, content: Uint8Array, streams: 
  * whether it is a test run) no longer makes objects for the whole chunk.
  */
 export function forEachLogLine(content: Uint8Array, streams: string, fn: (stream: LogStream, text: string) => boolean): void {
-  const raw = inflateRawSync(content).toString('utf8');
+  // Each line is decoded from the bytes on its own: no string of the whole chunk, which every
+  // line sliced from it (and kept by an observer) would keep alive.
+  const raw = inflateRawSync(content);
   let start = 0;
   for (const [stream, count] of parseRuns(streams)) {
     for (let i = 0; i < count && start < raw.length; i++) {
-      let end = raw.indexOf('\n', start);
+      let end = raw.indexOf(10, start);
       if (end < 0) end = raw.length;
-      if (!fn(stream, raw.slice(start, end))) return;
+      if (!fn(stream, raw.toString('utf8', start, end))) return;
       start = end + 1;
     }
   }
