@@ -27,7 +27,8 @@ const storage = await openStorage(`sqlite:${join(dir, 'db.sqlite')}`);
 const config = resolveConfig({
   workers: [{ name: 'w1', secret: 's', maxBuilds: 2 }, { name: 'w2', secret: 's', maxBuilds: 2 }],
   builders: [
-    { name: 'noop', workers: ['w1', 'w2'], steps: [{ type: 'shell', command: ['true'] }] },
+    // collapse: false, or (d)'s 400 queued requests would merge into a few builds.
+    { name: 'noop', workers: ['w1', 'w2'], collapse: false, steps: [{ type: 'shell', command: ['true'] }] },
     { name: 'big', workers: ['w1'], steps: [{ type: 'shell', command: BIG }] },
     { name: 'py', workers: ['w1'], steps: [{ type: 'shell', command: PY }] },
     { name: 'fifty', workers: ['w1'], steps: Array.from({ length: 50 }, (_, i) => ({ type: 'shell' as const, name: `echo${i}`, command: ['echo', 'hi'] })) },
