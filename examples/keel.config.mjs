@@ -18,7 +18,10 @@ export default {
       { type: 'shell', name: 'checkout', command: ['sh', '-c', 'find . -mindepth 1 -maxdepth 1 -exec rm -rf {} + && cp -R "$0"/. .', project], haltOnFailure: true },
       { type: 'shell', name: 'node', command: 'node --version', setProperties: { node_version: '^(v\\S+)$' } },
       // keel test exits 0 on "FAILURE then SUCCESS" (the flaky test passed when re-run).
-      { type: 'test', name: 'test', command: [process.execPath, keel, 'test', '-w', '--testdir', 'test'], timeout: 300 },
+      // A command may be a function of the build's properties: `jobs` is the force parameter below.
+      { type: 'test', name: 'test', command: ({ props }) => [process.execPath, keel, 'test', '-w', '-j', String(props.jobs ?? 1), '--testdir', 'test'], timeout: 300 },
     ],
   }],
+  // `keel force demo --param jobs=4` (or the API's `params`) runs the tests on 4 processes.
+  schedulers: [{ type: 'force', builders: ['demo'], params: [{ type: 'int', name: 'jobs', default: 1, min: 0, max: 64 }] }],
 };
