@@ -190,22 +190,29 @@ export interface LaneBuild {
   startedAt: number;
 }
 
-/** A change as a source reports it; src/master/changes/change.ts's Change has this shape. */
+/**
+ * A change as a source reports it (src/master/changes/change.ts narrows `source`). `author` and
+ * `committer` are `Name <email>`.
+ */
 export interface NewChange {
   repository: string;
+  /** A branch name, or a full ref for tags and pull requests (`refs/pull/42/merge`). */
   branch: string;
   revision: string;
   author: string;
   committer?: string;
-  /** Epoch ms: the commit's time when known. */
+  /** Epoch ms: the commit's committer time when known, else when it was reported. */
   time: number;
   message: string;
   files: string[];
   link?: string;
+  /** Free text the schedulers may filter on, e.g. `tag` or `pull-request`. */
   category?: string;
   /** poller, github, gitlab, generic, api. */
   source: string;
+  /** e.g. the GitHub `owner/name`; informational. */
   project?: string;
+  /** Extra facts a build may use as properties, e.g. `pullRequest: 12`. */
   properties?: Record<string, unknown>;
 }
 

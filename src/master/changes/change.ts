@@ -1,33 +1,16 @@
 // The change model: one commit (or push, or pull request head) seen by a change source, as the
-// schedulers read it and the storage will keep it.
+// schedulers read it and the storage keeps it.
 import { z } from 'zod';
 import { KeelError } from '../../errors.js';
+import type { NewChange } from '../../storage/storage.js';
 
 /** Where a change came from; the schedulers and the UI may tell them apart. */
 const CHANGE_SOURCES = ['poller', 'github', 'gitlab', 'generic', 'api'] as const;
 export type ChangeSource = (typeof CHANGE_SOURCES)[number];
 
-/**
- * A change as a source reports it, before storage gives it an id. `time` is epoch milliseconds
- * (the commit's committer time when known). `author` and `committer` are `Name <email>`.
- */
-export interface Change {
-  repository: string;
-  branch: string;
-  revision: string;
-  author: string;
-  committer?: string;
-  time: number;
-  message: string;
-  files: string[];
-  link?: string;
-  /** Free text the schedulers may filter on, e.g. `tag` or `pull-request`. */
-  category?: string;
+/** A change as a source reports it, before storage gives it an id: storage's NewChange, from a known source. */
+export interface Change extends NewChange {
   source: ChangeSource;
-  /** e.g. the GitHub `owner/name`; informational. */
-  project?: string;
-  /** Extra facts a build may use as properties, e.g. `pullRequest: 12`. */
-  properties?: Record<string, unknown>;
 }
 
 /** A change once stored: what the schedulers and build requests hold. */
