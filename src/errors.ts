@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   KEEL_ERR_GIT_POLL: 'The git poller could not list, fetch or read a repository; it logs this and tries again.',
   KEEL_ERR_SCHEDULER_INVALID: 'A scheduler was given wrong options: no builders, a bad cron expression, a bad interval.',
   KEEL_ERR_FORCE_PARAMS: 'A force request gave parameters that are unknown, missing or of the wrong type.',
+  KEEL_ERR_CONFLICT: 'Another master changed the same thing meanwhile (a git poller\'s tips); nothing was written, the next attempt goes on from there.',
   KEEL_ERR_STEP_COMMAND: 'A step\'s command function threw, or returned no command; the step ends in EXCEPTION.',
 } as const;
 

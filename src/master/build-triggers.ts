@@ -11,7 +11,7 @@ import { createSchedulers, forceSchedulersFor } from './schedulers/create-schedu
 import type { ForceScheduler } from './schedulers/force-scheduler.js';
 import type { BuildRequestSubmitter, Scheduler } from './schedulers/scheduler.js';
 import type { TimerClock } from './timer-clock.js';
-import type { ChangeRecord, Storage } from '../storage/storage.js';
+import type { ChangeRecord, PollerTipsUpdate, Storage } from '../storage/storage.js';
 
 export interface BuildTriggersDeps {
   storage: Storage;
@@ -33,8 +33,8 @@ export class BuildTriggers {
     this.schedulers = createSchedulers(config.schedulers, { clock: deps.clock, submitter: deps.submitter, log: deps.log });
     const sink: ChangeSink = {
       lastRevisions: (repository) => deps.storage.getPollerTips(repository),
-      record: async (repository, changes, revisions) => {
-        await this.addChanges(changes, { repository, revisions });
+      record: async (repository, changes, revisions, previous) => {
+        await this.addChanges(changes, { repository, revisions, expected: previous ?? null });
       },
     };
     this.pollers = config.sources.flatMap((source) => (source.type === 'gitPoller'
@@ -56,7 +56,7 @@ export class BuildTriggers {
    * Stores changes (with a poller's new tips, in the same transaction), says so on the event
    * bus and feeds them to the schedulers. Resolves with the stored changes.
    */
-  addChanges(changes: readonly Change[], pollerTips?: { repository: string; revisions: Record<string, string> }): Promise<RecordedChange[]> {
+  addChanges(changes: readonly Change[], pollerTips?: PollerTipsUpdate): Promise<RecordedChange[]> {
     const done = this.intake.then(async () => {
       const stored = (await this.deps.storage.recordChanges(changes, Date.now(), pollerTips)).map(asRecordedChange);
       for (const change of stored) {

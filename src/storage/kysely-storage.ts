@@ -2,13 +2,14 @@
 // PostgreSQL (pg). Only the connection set-up and migrations' column kinds differ by backend.
 import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
+import { KeelError } from '../errors.js';
 import { TEST_OUTCOMES } from '../results/model.js';
 import type { TestOutcome } from '../results/model.js';
 import { chunkText, decodeLogChunk } from './log-chunks.js';
 import type { Backend } from './migrations.js';
 import type {
   BuilderRecord, BuildQuery, BuildRecord, BuildRequestRecord, ChangeQuery, ChangeRecord, EncodedLogChunk, InsightOutcomeRow,
-  InsightQuery, LaneBuild, LogLine, LogRecord, NewBuild, NewBuildRequest, NewChange, NewTestOutcome, QuarantineRecord,
+  InsightQuery, LaneBuild, LogLine, LogRecord, NewBuild, NewBuildRequest, NewChange, NewTestOutcome, PollerTipsUpdate, QuarantineRecord,
   StepRecord, Storage, TestOutcomeRow, WorkerRecord,
 } from './storage.js';
 import { MAX_STORED_DETAILS } from './storage.js';
@@ -93,6 +94,12 @@ const byBuildTime = (a: InsightOutcomeRow, b: InsightOutcomeRow): number => a.st
 const OUTCOMES = new Map<string, TestOutcome>(TEST_OUTCOMES.map((o) => [o, o]));
 
 const FAILED_OUTCOMES: readonly TestOutcome[] = ['fail', 'error', 'flaky'];
+
+function sameTips(a: Record<string, string> | null, b: Record<string, string> | null): boolean {
+  if (a === null || b === null) return a === b;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
 
 /** The decimal number in text[from, to), without making a substring: -1 if it holds anything else. */
 function parseDecimal(text: string, from: number, to: number): number {
@@ -525,9 +532,10 @@ export class KyselyStorage implements Storage {
     return rows.map((r) => ({ testId: r.test_id, reason: r.reason, createdAt: Number(r.created_at) }));
   }
 
-  async recordChanges(changes: readonly NewChange[], now: number, pollerTips?: { repository: string; revisions: Record<string, string> }): Promise<ChangeRecord[]> {
+  async recordChanges(changes: readonly NewChange[], now: number, pollerTips?: PollerTipsUpdate): Promise<ChangeRecord[]> {
     if (changes.length === 0 && pollerTips === undefined) return [];
     return this.db.transaction().execute(async (tx) => {
+      if (pollerTips?.expected !== undefined) await this.checkPollerTips(tx, pollerTips.repository, pollerTips.expected);
       const out: ChangeRecord[] = [];
       // One row per INSERT: the ids come back in the changes' order with no reliance on the order
       // of a multi-row RETURNING, and SQLite keeps one statement.
@@ -542,7 +550,8 @@ export class KyselyStorage implements Storage {
       }
       if (pollerTips !== undefined) {
         const { repository } = pollerTips;
-        await tx.deleteFrom('poller_tips').where('repository', '=', repository).execute();
+        // The marker row stays: it is what a concurrent recordChanges waits on (checkPollerTips).
+        await tx.deleteFrom('poller_tips').where('repository', '=', repository).where('branch', '!=', TIPS_MARKER).execute();
         // Upserts, so that two masters recording the same repository at once both succeed (the
         // later commit's tips win) rather than one failing on the primary key.
         for (const [branch, revision] of [[TIPS_MARKER, ''], ...Object.entries(pollerTips.revisions)] as const) {
@@ -552,6 +561,25 @@ export class KyselyStorage implements Storage {
       }
       return out;
     });
+  }
+
+  /**
+   * Two masters polling one repository: the first to record wins, the other finds the tips
+   * moved. The marker row is the lock (inserted if missing: a concurrent insert of it waits for
+   * the first transaction on PostgreSQL); the tips are read after it is held, so they are current.
+   */
+  private async checkPollerTips(tx: Kysely<KeelDatabase>, repository: string, expected: Record<string, string> | null): Promise<void> {
+    const inserted = await tx.insertInto('poller_tips').values({ repository, branch: TIPS_MARKER, revision: '' })
+      .onConflict((oc) => oc.columns(['repository', 'branch']).doNothing()).executeTakeFirst();
+    const existed = Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0;
+    let lock = tx.selectFrom('poller_tips').select('branch').where('repository', '=', repository).where('branch', '=', TIPS_MARKER);
+    if (this.backend === 'postgres') lock = lock.forUpdate();
+    await lock.execute();
+    const rows = await tx.selectFrom('poller_tips').select(['branch', 'revision']).where('repository', '=', repository).where('branch', '!=', TIPS_MARKER).execute();
+    const current = existed ? Object.fromEntries(rows.map((r) => [r.branch, r.revision])) : null;
+    if (!sameTips(current, expected)) {
+      throw new KeelError('KEEL_ERR_CONFLICT', `another master recorded changes of ${repository} since this poll began; the next poll goes on from there`);
+    }
   }
 
   async getPollerTips(repository: string): Promise<Record<string, string> | undefined> {

@@ -223,6 +223,13 @@ export interface ChangeRecord extends NewChange {
   recordedAt: number;
 }
 
+export interface PollerTipsUpdate {
+  repository: string;
+  revisions: Record<string, string>;
+  /** The tips the poll started from; null: the repository had never been polled. */
+  expected?: Record<string, string> | null;
+}
+
 export interface ChangeQuery {
   repository?: string;
   branch?: string;
@@ -320,8 +327,11 @@ export interface Storage {
    * Stores changes (oldest first) in one transaction and returns them with their ids, in the
    * same order. With `pollerTips`, a git poller's branch tips for its repository are replaced in
    * that same transaction: a crash between the two would lose changes or report them twice.
+   * With `pollerTips.expected` (what getPollerTips said before the poll; null: never polled),
+   * the tips are compared first, under a lock: if another master recorded this repository
+   * meanwhile, nothing is stored and the call rejects with KEEL_ERR_CONFLICT.
    */
-  recordChanges(changes: readonly NewChange[], now: number, pollerTips?: { repository: string; revisions: Record<string, string> }): Promise<ChangeRecord[]>;
+  recordChanges(changes: readonly NewChange[], now: number, pollerTips?: PollerTipsUpdate): Promise<ChangeRecord[]>;
   /** Branch → tip last stored by recordChanges' pollerTips for this repository; undefined if never. */
   getPollerTips(repository: string): Promise<Record<string, string> | undefined>;
   getChange(id: number): Promise<ChangeRecord | undefined>;

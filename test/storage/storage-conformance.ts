@@ -339,6 +339,33 @@ export function storageConformance(name: string, open: () => Promise<{ storage: 
         assert.ok(m6!.id > m2!.id);
       });
 
+      it('records a poller\'s changes only if the tips are still those its poll began from; of two racing pollers one wins', async () => {
+        const repo = 'https://git.example.org/race.git';
+        const conflict = (err: unknown) => err instanceof Error && (err as { code?: string }).code === 'KEEL_ERR_CONFLICT';
+        // Never polled: expected null. Two masters' first polls at once: exactly one is stored.
+        const first = await Promise.allSettled([
+          storage.recordChanges([change(repo, 'main', 'a1')], T, { repository: repo, revisions: { main: 'a1' }, expected: null }),
+          storage.recordChanges([change(repo, 'main', 'a1')], T, { repository: repo, revisions: { main: 'a1' }, expected: null }),
+        ]);
+        assert.deepEqual(first.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+        const refused = first.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+        assert.ok(conflict(refused.reason), String(refused.reason));
+        assert.equal((await storage.listChanges({ repository: repo })).total, 1);
+        // The next poll, from the stored tips, moves on; one from stale tips stores nothing.
+        await storage.recordChanges([change(repo, 'main', 'a2')], T, { repository: repo, revisions: { main: 'a2' }, expected: { main: 'a1' } });
+        await assert.rejects(storage.recordChanges([change(repo, 'main', 'a2')], T, { repository: repo, revisions: { main: 'a2' }, expected: { main: 'a1' } }), conflict);
+        await assert.rejects(storage.recordChanges([], T, { repository: repo, revisions: {}, expected: null }), conflict);
+        await assert.rejects(storage.recordChanges([], T, { repository: repo, revisions: {}, expected: { main: 'a2', dev: 'x' } }), conflict);
+        assert.deepEqual(revisions((await storage.listChanges({ repository: repo })).changes), ['a2', 'a1']);
+        assert.deepEqual(await storage.getPollerTips(repo), { main: 'a2' });
+        // Racing pollers that both began from the same tips: one records the new commit, once.
+        const race = await Promise.allSettled([1, 2, 3].map(() =>
+          storage.recordChanges([change(repo, 'main', 'a3')], T, { repository: repo, revisions: { main: 'a3' }, expected: { main: 'a2' } })));
+        assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1);
+        assert.ok(race.every((r) => r.status === 'fulfilled' || conflict(r.reason)));
+        assert.deepEqual(revisions((await storage.listChanges({ repository: repo })).changes), ['a3', 'a2', 'a1']);
+      });
+
       it('lists changes newest first by repository and branch, with a total and pages; ranges of one branch', async () => {
         const a = 'https://example.org/list-a.git';
         const b = 'https://example.org/list-b.git';

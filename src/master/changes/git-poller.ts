@@ -23,8 +23,13 @@ import type { Change } from './change.js';
 export interface ChangeSink {
   /** Branch → tip the poller last recorded for this repository; undefined if it never polled it. */
   lastRevisions(repository: string): Promise<Record<string, string> | undefined>;
-  /** Stores the new changes (oldest first) and replaces the branch tips with `revisions`. */
-  record(repository: string, changes: Change[], revisions: Record<string, string>): Promise<void>;
+  /**
+   * Stores the new changes (oldest first) and replaces the branch tips with `revisions`, if the
+   * tips are still `previous` (what lastRevisions gave before this poll): when another master
+   * polling the same repository recorded first, it stores nothing and rejects
+   * (KEEL_ERR_CONFLICT), and the next poll starts from that master's tips.
+   */
+  record(repository: string, changes: Change[], revisions: Record<string, string>, previous: Record<string, string> | undefined): Promise<void>;
 }
 
 export interface GitPollerOptions {
@@ -186,7 +191,7 @@ export function gitPoller(options: GitPollerOptions, deps: GitPollerDeps): GitPo
         // A known branch moved to commits already reported (reset, force-push back): new tip, no change.
       }
     }
-    await deps.sink.record(repo, changes, tips);
+    await deps.sink.record(repo, changes, tips, previous);
     return changes.length;
   }
 

@@ -95,6 +95,24 @@ describe('git poller', () => {
     assert.equal(sink.changes[3]!.revision, c);
   });
 
+  test('two pollers of one repository sharing a sink (two masters, one database): each commit is recorded once', async () => {
+    const repo = newRepo();
+    commit(repo, 'one');
+    const a = setup(repo);
+    const b = setup(repo, {}, a.sink);
+    const both = async () => Promise.all([a.poller.poll(), b.poller.poll()]);
+    const first = await both();
+    assert.deepEqual(first.map((o) => o.ok).sort(), [false, true], 'one poll recorded, the other found the tips moved');
+    const lost = first.find((o) => !o.ok);
+    assert.equal(lost && !lost.ok ? lost.error.code : undefined, 'KEEL_ERR_CONFLICT');
+    const two = commit(repo, 'two');
+    await both();
+    // Whichever lost goes on from the other's tips at its next poll: nothing twice, nothing lost.
+    await both();
+    assert.deepEqual(a.sink.changes.map((c) => c.message), ['one', 'two']);
+    assert.equal(a.sink.changes[1]!.revision, two);
+  });
+
   test('a force-push reports only the rewritten commits; a reset to a known commit reports nothing', async () => {
     const repo = newRepo();
     commit(repo, 'base');
