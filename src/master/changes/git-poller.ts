@@ -206,8 +206,12 @@ export function gitPoller(options: GitPollerOptions, deps: GitPollerDeps): GitPo
       (err: unknown): PollOutcome => {
         const error = err instanceof KeelError ? err
           : new KeelError('KEEL_ERR_GIT_POLL', `polling ${redact(repo)} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-        failing = true;
-        deps.log.warn(`git poller: ${error.message}; trying again in ${interval}s`);
+        // Another master recorded first: not a failure of this repository, just a lost race.
+        if (error.code === 'KEEL_ERR_CONFLICT') deps.log.info(`git poller: ${error.message}`);
+        else {
+          failing = true;
+          deps.log.warn(`git poller: ${error.message}; trying again in ${interval}s`);
+        }
         return { ok: false, error };
       },
     ).finally(() => {
