@@ -2,8 +2,11 @@
 // maxTime, SIGTERM to the group then SIGKILL after a grace period, output handed on as it comes.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { closeSync, constants, openSync, rmSync, unlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { takeFifos } from './fifo-pool.js';
 import type { FinishReason, LogStreamTag } from '../protocol/messages.js';
 
 export interface CommandSpec {
@@ -15,6 +18,8 @@ export interface CommandSpec {
   /** Seconds in all before the command is killed. */
   maxTime?: number;
   killGraceMs: number;
+  /** Where the output FIFOs are made (the worker's basedir); default the temporary folder. */
+  fifoRoot?: string;
 }
 
 export interface CommandOutcome {
@@ -34,34 +39,90 @@ const PIPE_DRAIN_MS = 2000;
  */
 export const READ_BUFFER_BYTES = 128 * 1024;
 
+/** How a command's output reaches the worker: a reader per stream, and what the child is given. */
+interface OutputChannels {
+  /** For spawn's stdio[1] and stdio[2]: the write ends of FIFOs, or 'pipe'. */
+  stdio: [number | 'pipe', number | 'pipe'];
+  /** Starts reading once the child exists; `onData`'s bytes are valid only during the call. */
+  open(child: ChildProcess, onData: (tag: 'o' | 'e', data: Buffer) => void, onClose: () => void): { pause(): void; resume(): void }[];
+  /** Closes the worker's copies of the write ends: after spawn, the child holds its own. */
+  release(): void;
+  /** Closes everything: the command never started. */
+  discard(): void;
+}
+
 /**
- * Reads a child's pipe into one reused buffer (net.Socket's `onread`), instead of the stream
- * Node made for it, which allocates a new 64 KB buffer for every read and passes each through
- * the Readable machinery: for a 100 MB log that was 100 MB of short-lived buffers, and the
- * garbage collections their external memory forced were a fifth of the worker's CPU. The pipe's
- * handle is the one Node made (`_handle`: there is no public way to spawn with `onread`); where
- * it is missing, the stream's `data` events do. `onData`'s bytes are valid only during the call.
+ * The command writes into two FIFOs the worker reads, each into one buffer reused for every read
+ * (net.Socket's `onread`). Not Node's own stdio pipes: libuv makes those as UNIX socket pairs,
+ * and a program that writes its output in 8 KB pieces (Python, most test runners) cost the worker
+ * a second of kernel time per 100 MB through one, against 0.6 s through a FIFO; and Node's pipe
+ * streams allocate a new 64 KB buffer per read, whose garbage collections were a fifth of the
+ * worker's CPU. A FIFO is also what a shell pipeline gives the command. The FIFOs come from a pool
+ * (fifo-pool.ts); where none can be made, Node's pipes and their `data` events do.
  */
-function readPipe(stream: Readable, onData: (data: Buffer) => void, onClose: () => void): { pause(): void; resume(): void } {
-  const handle = (stream as unknown as { _handle?: unknown })._handle;
-  if (handle === undefined || handle === null) {
-    stream.on('data', onData);
-    stream.on('close', onClose);
-    return { pause: () => stream.pause(), resume: () => stream.resume() };
+async function outputChannels(fifoRoot: string): Promise<OutputChannels> {
+  const fds: number[] = [];
+  const paths = await takeFifos(fifoRoot);
+  try {
+    if (!paths) throw new Error('no FIFOs');
+    // The read ends first, non-blocking (a write-only open waits for a reader otherwise); the
+    // names go at once, the open ends keep working.
+    const reads = paths.map((p) => openSync(p, constants.O_RDONLY | constants.O_NONBLOCK));
+    fds.push(...reads);
+    const writes = paths.map((p) => openSync(p, constants.O_WRONLY));
+    fds.push(...writes);
+    for (const p of paths) unlinkSync(p);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const fd of writes) closeSync(fd);
+    };
+    return {
+      stdio: [writes[0]!, writes[1]!],
+      release,
+      discard() {
+        release();
+        for (const fd of reads) closeSync(fd);
+      },
+      open(_child, onData, onClose) {
+        // Our copies of the write ends go, so that the end of the command's output is an EOF.
+        release();
+        return (['o', 'e'] as const).map((tag, i) => {
+          const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+          const socket = new Socket({
+            fd: reads[i]!, readable: true, writable: false,
+            onread: { buffer, callback: (n: number) => void onData(tag, buffer.subarray(0, n)) },
+          } as ConstructorParameters<typeof Socket>[0]);
+          socket.on('error', () => {});
+          socket.on('close', onClose);
+          return { pause: () => socket.pause(), resume: () => socket.resume() };
+        });
+      },
+    };
+  } catch {
+    for (const fd of fds) closeSync(fd);
+    for (const p of paths ?? []) rmSync(p, { force: true });
+    return {
+      stdio: ['pipe', 'pipe'],
+      release() {},
+      discard() {},
+      open(child, onData, onClose) {
+        return ([[child.stdout, 'o'], [child.stderr, 'e']] as const).flatMap(([stream, tag]) => {
+          if (!stream) return [];
+          stream.on('data', (data: Buffer) => onData(tag, data));
+          stream.on('close', onClose);
+          return [{ pause: () => stream.pause(), resume: () => stream.resume() }];
+        });
+      },
+    };
   }
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  const socket = new Socket({
-    handle, readable: true, writable: false,
-    onread: { buffer, callback: (n: number) => void onData(buffer.subarray(0, n)) },
-  } as ConstructorParameters<typeof Socket>[0]);
-  socket.on('error', () => {});
-  socket.on('close', onClose);
-  return { pause: () => socket.pause(), resume: () => socket.resume() };
 }
 
 export class CommandRunner {
   private child: ChildProcess | undefined;
   private readers: { pause(): void; resume(): void }[] = [];
+  private paused = false;
   private killReason: { reason: FinishReason; message: string } | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private maxTimer: NodeJS.Timeout | undefined;
@@ -83,18 +144,26 @@ export class CommandRunner {
 
   /** Stops reading the command's output (its pipes fill and it blocks): back-pressure. */
   pause(): void {
+    this.paused = true;
     for (const r of this.readers) r.pause();
   }
 
   resume(): void {
+    this.paused = false;
     for (const r of this.readers) r.resume();
   }
 
   /** SIGTERM to the whole process group, SIGKILL after the grace period. Idempotent. */
   kill(reason: FinishReason, message: string): void {
-    if (this.killReason || !this.child) return;
+    if (this.killReason) return;
     this.killReason = { reason, message };
-    this.header(`\n${message}: sending SIGTERM to process group ${this.child.pid}\n`);
+    // Before the command is spawned, run() signals it as soon as it is.
+    if (this.child) this.signalKill();
+  }
+
+  private signalKill(): void {
+    if (!this.child || !this.killReason) return;
+    this.header(`\n${this.killReason.message}: sending SIGTERM to process group ${this.child.pid}\n`);
     this.signalGroup('SIGTERM');
     this.killTimer = setTimeout(() => {
       this.header(`process group ${this.child?.pid} still alive after ${this.spec.killGraceMs} ms: sending SIGKILL\n`);
@@ -131,7 +200,13 @@ export class CommandRunner {
     }, delayMs);
   }
 
-  private run(): Promise<CommandOutcome> {
+  private async run(): Promise<CommandOutcome> {
+    const channels = await outputChannels(this.spec.fifoRoot ?? join(tmpdir(), 'keel-fifos'));
+    if (this.killReason) {
+      // Stopped before it could start: it never will.
+      channels.discard();
+      return { exitCode: null, signal: null, reason: this.killReason.reason, message: this.killReason.message, durationMs: Date.now() - this.started };
+    }
     return new Promise((resolve) => {
       let child: ChildProcess;
       try {
@@ -141,9 +216,10 @@ export class CommandRunner {
           // detached makes the child the leader of a new process group, so the whole tree it
           // starts (make, its compilers, a test's servers) can be signalled as one.
           detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
+          stdio: ['ignore', ...channels.stdio],
         });
       } catch (err) {
+        channels.discard();
         resolve({ exitCode: null, signal: null, reason: 'spawnFailed', message: (err as Error).message, durationMs: 0 });
         return;
       }
@@ -168,8 +244,8 @@ export class CommandRunner {
           resolve({ exitCode: exit?.code ?? null, signal: exit?.signal ?? null, reason: 'exited', durationMs });
         }
       };
-      // The pipes are read by their own sockets (see readPipe), so the child's own `close`
-      // (exit and both pipes closed) never comes: the same is counted here.
+      // The output is read by sockets of the runner's own (see outputChannels), so the child's
+      // own `close` (exit and both pipes closed) may never come: the same is counted here.
       let openPipes = 0;
       const closed = () => {
         if (!exit) exit = { code: child.exitCode, signal: child.signalCode };
@@ -181,14 +257,16 @@ export class CommandRunner {
         if (--openPipes === 0 && exit) closed();
       };
       if (child.pid !== undefined) {
-        for (const [stream, tag] of [[child.stdout, 'o'], [child.stderr, 'e']] as const) {
-          if (!stream) continue;
-          openPipes++;
-          this.readers.push(readPipe(stream, (data: Buffer) => {
-            this.lastOutput = Date.now();
-            this.onOutput(tag, data);
-          }, pipeClosed));
-        }
+        this.readers = channels.open(child, (tag, data) => {
+          this.lastOutput = Date.now();
+          this.onOutput(tag, data);
+        }, pipeClosed);
+        openPipes = this.readers.length;
+        if (this.paused) this.pause();
+        // A kill asked for while the output channels were being made.
+        if (this.killReason) this.signalKill();
+      } else {
+        channels.discard();
       }
       child.on('error', (err) => {
         spawnError = err;

@@ -2,7 +2,7 @@
 // sent (each through a CommandRunner), streams their output in acknowledged batches, and
 // reconnects with backoff when the connection drops.
 import { mkdirSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import WebSocket from 'ws';
 import { ProtocolConnection } from '../protocol/connection.js';
 import {
@@ -66,7 +66,7 @@ class CommandSession {
   private readonly writer: LogWriter;
   readonly runner: CommandRunner;
 
-  constructor(private readonly conn: Connection, readonly id: string, msg: CommandStartMessage, cwd: string, runToken: string) {
+  constructor(private readonly conn: Connection, readonly id: string, msg: CommandStartMessage, cwd: string, runToken: string, fifoRoot: string) {
     // A sink that sends each chunk as soon as it is compressed, in order (the writer chains them).
     this.writer = new LogWriter({ appendLogChunk: async (_log, c) => this.sendChunk(c), finishLog: async () => {} }, 0);
     // The live log: whole lines wait at most one batch interval on the worker.
@@ -76,7 +76,7 @@ class CommandSession {
     this.runner = new CommandRunner(
       {
         argv: msg.argv, cwd, env: { ...process.env as Record<string, string>, ...msg.env, [RUN_TOKEN_VARIABLE]: runToken },
-        timeout: msg.timeout, maxTime: msg.maxTime, killGraceMs: msg.killGraceMs,
+        timeout: msg.timeout, maxTime: msg.maxTime, killGraceMs: msg.killGraceMs, fifoRoot,
       },
       (stream, data) => this.output(stream, data),
     );
@@ -305,7 +305,7 @@ export class WorkerClient {
       fail(`cannot create workdir ${cwd}: ${(err as Error).message}`);
       return;
     }
-    const session = new CommandSession(conn, msg.commandId, msg, cwd, this.runToken);
+    const session = new CommandSession(conn, msg.commandId, msg, cwd, this.runToken, join(basedir, '.keel-fifos'));
     this.sessions.set(msg.commandId, session);
     void session.runner.done.then((outcome) => {
       this.sessions.delete(msg.commandId);
