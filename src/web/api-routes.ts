@@ -10,6 +10,7 @@ import { RESULTS } from '../master/results.js';
 import type { BuildRecord, StepRecord } from '../storage/storage.js';
 import type { MasterLog } from '../master/master-deps.js';
 import { changeJson, registerChangeRoutes } from './change-routes.js';
+import { idParam, parseInput } from './request-input.js';
 import { registerTestRoutes } from './test-routes.js';
 
 const forceBody = z.object({
@@ -38,14 +39,6 @@ const linesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
-const idParam = z.coerce.number().int().positive();
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
-  throw new KeelError('KEEL_ERR_BAD_REQUEST', `invalid ${what}: ${problems}`);
-}
 
 function buildJson(b: BuildRecord) {
   return {
@@ -78,7 +71,7 @@ export function registerApiRoutes(app: FastifyInstance, master: Master, log: Mas
   };
 
   const findBuild = async (raw: unknown) => {
-    const build = await storage.getBuild(parse(idParam, raw, 'build id'));
+    const build = await storage.getBuild(parseInput(idParam, raw, 'build id'));
     if (!build) throw new KeelError('KEEL_ERR_NOT_FOUND', `no build ${String(raw)}`);
     return build;
   };
@@ -107,7 +100,7 @@ export function registerApiRoutes(app: FastifyInstance, master: Master, log: Mas
 
   app.post<{ Params: { name: string } }>('/api/v1/builders/:name/force', async (req, reply) => {
     requireToken(req);
-    const body = parse(forceBody, req.body ?? {}, 'body');
+    const body = parseInput(forceBody, req.body ?? {}, 'body');
     const reason = body.reason ?? 'forced through the API';
     const schedulers = master.triggers.forceSchedulersFor(req.params.name);
     const chosen = body.scheduler === undefined ? schedulers[0] : schedulers.find((s) => s.name === body.scheduler);
@@ -133,7 +126,7 @@ export function registerApiRoutes(app: FastifyInstance, master: Master, log: Mas
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/requests/:id', async (req) => {
-    const id = parse(idParam, req.params.id, 'request id');
+    const id = parseInput(idParam, req.params.id, 'request id');
     const r = await storage.getBuildRequest(id);
     if (!r) throw new KeelError('KEEL_ERR_NOT_FOUND', `no build request ${id}`);
     return {
@@ -144,7 +137,7 @@ export function registerApiRoutes(app: FastifyInstance, master: Master, log: Mas
   });
 
   app.get('/api/v1/builds', async (req) => {
-    const q = parse(buildsQuery, req.query, 'query');
+    const q = parseInput(buildsQuery, req.query, 'query');
     const { builds, total } = await storage.listBuilds(q);
     return { builds: builds.map(buildJson), total };
   });
@@ -175,7 +168,7 @@ export function registerApiRoutes(app: FastifyInstance, master: Master, log: Mas
 
   app.get<{ Params: { id: string; step: string; log: string } }>('/api/v1/builds/:id/steps/:step/logs/:log', async (req) => {
     const log = await findLog(req.params);
-    const q = parse(linesQuery, req.query, 'query');
+    const q = parseInput(linesQuery, req.query, 'query');
     const lines = await storage.readLogLines(log.id, q.offset, q.limit);
     return { lines, total: log.numLines, finished: log.finished };
   });
@@ -201,7 +194,7 @@ export function registerApiRoutes(app: FastifyInstance, master: Master, log: Mas
   });
 
   registerTestRoutes(app, master, requireToken);
-  registerChangeRoutes(app, master, log, parse);
+  registerChangeRoutes(app, master, log);
 
   // Server-sent events: one `data:` line of JSON per master event.
   app.get('/api/v1/events', (req, reply) => {

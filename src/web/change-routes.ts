@@ -12,6 +12,7 @@ import type { WebhookHeaders, WebhookResult } from '../master/changes/webhook-re
 import type { Master } from '../master/master.js';
 import type { MasterLog } from '../master/master-deps.js';
 import type { ChangeRecord } from '../storage/storage.js';
+import { idParam, parseInput } from './request-input.js';
 
 /** GitHub sends payloads of up to 25 MB. */
 const HOOK_BODY_LIMIT = 25 * 1024 * 1024;
@@ -40,7 +41,7 @@ function handlerFor(master: Master, provider: string): ((headers: WebhookHeaders
   return undefined;
 }
 
-export function registerChangeRoutes(app: FastifyInstance, master: Master, log: MasterLog, parseQuery: <T>(schema: z.ZodType<T>, value: unknown, what: string) => T): void {
+export function registerChangeRoutes(app: FastifyInstance, master: Master, log: MasterLog): void {
   const { storage } = master;
 
   void app.register(async (hooks) => {
@@ -67,13 +68,13 @@ export function registerChangeRoutes(app: FastifyInstance, master: Master, log: 
   });
 
   app.get('/api/v1/changes', async (req) => {
-    const q = parseQuery(changesQuery, req.query, 'query');
+    const q = parseInput(changesQuery, req.query, 'query');
     const { changes, total } = await storage.listChanges(q);
     return { changes: changes.map(changeJson), total };
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/changes/:id', async (req) => {
-    const id = parseQuery(z.coerce.number().int().positive(), req.params.id, 'change id');
+    const id = parseInput(idParam, req.params.id, 'change id');
     const change = await storage.getChange(id);
     if (!change) throw new KeelError('KEEL_ERR_NOT_FOUND', `no change ${id}`);
     return changeJson(change);

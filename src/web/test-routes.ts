@@ -9,6 +9,7 @@ import { DEFAULT_INSIGHT_DAYS, rankStoredFlakyTests, setQuarantine, storedCurren
 import { countOutcomes, TEST_OUTCOMES } from '../results/model.js';
 import type { TestOutcome } from '../results/model.js';
 import type { TestOutcomeRow } from '../storage/storage.js';
+import { idParam, parseInput } from './request-input.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -34,16 +35,8 @@ const flakyQuery = insightQuery.extend({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 const quarantineBody = z.object({ reason: z.string().max(1000).optional() }).strict();
-const idParam = z.coerce.number().int().positive();
 /** Test ids are bounded by what a parser makes; a longer one is no test of ours. */
 const testIdParam = z.string().min(1).max(4096);
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
-  throw new KeelError('KEEL_ERR_BAD_REQUEST', `invalid ${what}: ${problems}`);
-}
 
 function outcomeJson(r: TestOutcomeRow) {
   return {
@@ -57,9 +50,9 @@ export function registerTestRoutes(app: FastifyInstance, master: Master, require
   const sinceOf = (since: number | undefined) => since ?? Date.now() - DEFAULT_INSIGHT_DAYS * DAY_MS;
 
   app.get<{ Params: { id: string } }>('/api/v1/builds/:id/tests', async (req) => {
-    const id = parse(idParam, req.params.id, 'build id');
+    const id = parseInput(idParam, req.params.id, 'build id');
     if (!(await storage.getBuild(id))) throw new KeelError('KEEL_ERR_NOT_FOUND', `no build ${id}`);
-    const q = parse(buildTestsQuery, req.query, 'query');
+    const q = parseInput(buildTestsQuery, req.query, 'query');
     const all = await storage.listTestOutcomes(id);
     const quarantined = new Set((await storage.listQuarantinedTests()).map((t) => t.testId));
     const wanted = q.outcome === undefined ? all : all.filter((r) => q.outcome!.includes(r.outcome));
@@ -68,8 +61,8 @@ export function registerTestRoutes(app: FastifyInstance, master: Master, require
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/tests/:id/history', async (req) => {
-    const testId = parse(testIdParam, req.params.id, 'test id');
-    const q = parse(historyQuery, req.query, 'query');
+    const testId = parseInput(testIdParam, req.params.id, 'test id');
+    const q = parseInput(historyQuery, req.query, 'query');
     const rows = await storage.testHistory(testId, q.limit);
     const quarantine = (await storage.listQuarantinedTests()).find((t) => t.testId === testId);
     if (rows.length === 0 && !quarantine) throw new KeelError('KEEL_ERR_NOT_FOUND', `no outcome of a test "${testId}" is stored`);
@@ -81,21 +74,21 @@ export function registerTestRoutes(app: FastifyInstance, master: Master, require
   });
 
   app.get('/api/v1/flaky', async (req) => {
-    const q = parse(flakyQuery, req.query, 'query');
+    const q = parseInput(flakyQuery, req.query, 'query');
     const since = sinceOf(q.since);
     const ranked = await rankStoredFlakyTests(storage, { since, window: q.window, ...(q.branch !== undefined ? { branch: q.branch } : {}) });
     return { flaky: ranked.slice(0, q.limit), total: ranked.length, since };
   });
 
   app.get('/api/v1/failures', async (req) => {
-    const q = parse(insightQuery, req.query, 'query');
+    const q = parseInput(insightQuery, req.query, 'query');
     const since = sinceOf(q.since);
     const groups = await storedCurrentFailures(storage, { since, ...(q.branch !== undefined ? { branch: q.branch } : {}) });
     return { groups, total: groups.length, since };
   });
 
   app.get('/api/v1/regressions', async (req) => {
-    const q = parse(insightQuery, req.query, 'query');
+    const q = parseInput(insightQuery, req.query, 'query');
     const since = sinceOf(q.since);
     const regressions = await storedRegressions(storage, { since, ...(q.branch !== undefined ? { branch: q.branch } : {}) });
     return { regressions, total: regressions.length, since };
@@ -108,15 +101,15 @@ export function registerTestRoutes(app: FastifyInstance, master: Master, require
 
   app.post<{ Params: { id: string } }>('/api/v1/tests/:id/quarantine', async (req, reply) => {
     requireToken(req);
-    const testId = parse(testIdParam, req.params.id, 'test id');
-    const body = parse(quarantineBody, req.body ?? {}, 'body');
+    const testId = parseInput(testIdParam, req.params.id, 'test id');
+    const body = parseInput(quarantineBody, req.body ?? {}, 'body');
     const added = await setQuarantine(master, testId, true, body.reason ?? null, Date.now());
     return reply.code(added ? 201 : 200).send({ testId, quarantined: true, added });
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/tests/:id/quarantine', async (req) => {
     requireToken(req);
-    const testId = parse(testIdParam, req.params.id, 'test id');
+    const testId = parseInput(testIdParam, req.params.id, 'test id');
     const lifted = await setQuarantine(master, testId, false, null, Date.now());
     return { testId, quarantined: false, lifted };
   });
