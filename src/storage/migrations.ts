@@ -219,12 +219,17 @@ function changes(backend: Backend): Migration {
   };
 }
 
-/** Brings the database to the newest schema; safe to call on every start and from several masters. */
-export async function migrateToLatest(db: Kysely<unknown>, backend: Backend): Promise<void> {
+/**
+ * Brings the database to the newest schema; safe to call on every start and from several masters.
+ * `pgSchema` is the PostgreSQL schema Keel's tables live in: Kysely looks for its migration
+ * tables in every schema unless told which, so another Keel database in a neighbouring schema
+ * would otherwise pass for this one's.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, backend: Backend, pgSchema?: string): Promise<void> {
   const migrations: Record<string, Migration> = { '0001_initial': initial(backend), '0002_test_outcomes': testOutcomes(backend),
     '0003_insight_indexes': insightIndexes(backend), '0004_changes': changes(backend),
   };
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(pgSchema !== undefined ? { migrationTableSchema: pgSchema } : {}) });
   const { error } = await migrator.migrateToLatest();
   if (error) throw new KeelError('KEEL_ERR_STORAGE', `database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }

@@ -85,13 +85,15 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
     connectionString: url, max: 8, types,
     ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
   });
+  let current: string;
   try {
     if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    current = (await pool.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? 'public';
   } catch (err) {
     await pool.end();
     throw new KeelError('KEEL_ERR_STORAGE', `cannot connect to PostgreSQL: ${(err as Error).message}`, { cause: err });
   }
   const db = new Kysely<KeelDatabase>({ dialect: new PostgresDialect({ pool }) });
-  await migrateToLatest(db as Kysely<unknown>, 'postgres');
+  await migrateToLatest(db as Kysely<unknown>, 'postgres', current);
   return new KyselyStorage(db, 'postgres');
 }
