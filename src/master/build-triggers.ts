@@ -47,11 +47,6 @@ export class BuildTriggers {
     for (const p of this.pollers) p.start();
   }
 
-  /** Polls every git poller now (the tests' and an operator's way not to wait for the interval). */
-  async pollAll(): Promise<void> {
-    await Promise.all(this.pollers.map((p) => p.poll()));
-  }
-
   /**
    * Stores changes (with a poller's new tips, in the same transaction), says so on the event
    * bus and feeds them to the schedulers. Resolves with the stored changes.
@@ -89,7 +84,7 @@ export class BuildTriggers {
 }
 
 /** A stored change as the schedulers take it: the storage keeps `source` as plain text. */
-export function asRecordedChange(record: ChangeRecord): RecordedChange {
+function asRecordedChange(record: ChangeRecord): RecordedChange {
   const { recordedAt: _recordedAt, ...change } = record;
   return change as RecordedChange;
 }

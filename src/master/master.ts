@@ -48,7 +48,6 @@ export class Master {
   readonly masterName: string;
   readonly triggers: BuildTriggers;
   private readonly clock: Clock;
-  private readonly requestIds = new WeakMap<BuildRequestInput, number>();
   private readonly log: MasterLog;
   private readonly running = new Map<number, BuildRun>();
   private readonly finishing = new Set<Promise<void>>();
@@ -103,23 +102,17 @@ export class Master {
       properties: request.properties ?? {}, submittedAt: this.clock.now(), changeIds: request.changeIds ?? [],
     });
     this.events.publish({ type: 'request.added', requestId: id, builder });
-    if (b.cancelSuperseded) this.cancelSuperseded(b, id, request);
+    this.cancelSuperseded(b, id, request);
     this.schedule();
     return id;
   }
 
-  /** The id of the request a scheduler's submission became (the force endpoint answers with it). */
-  requestIdOf(input: BuildRequestInput): number | undefined {
-    return this.requestIds.get(input);
-  }
-
-  private async submitFromScheduler(input: BuildRequestInput): Promise<void> {
-    const id = await this.submit(input.builder, {
+  private submitFromScheduler(input: BuildRequestInput): Promise<number> {
+    return this.submit(input.builder, {
       repository: input.repository ?? null, branch: input.branch ?? null, revision: input.revision ?? null, reason: input.reason,
       properties: { ...input.properties, scheduler: input.scheduler, ...(input.owner !== undefined ? { owner: input.owner } : {}) },
       changeIds: input.changes.map((c) => c.id),
     });
-    this.requestIds.set(input, id);
   }
 
   private builder(name: string): ResolvedBuilder {
@@ -134,7 +127,7 @@ export class Master {
     return scheduler === 'force' || scheduler === 'rebuild' || this.triggers.schedulers.some((s) => s.name === scheduler && 'force' in s);
   }
 
-  /** `cancelSuperseded: true`: a new request of a branch stops the running builds of that branch at another revision. */
+  /** A new request of a branch stops the running builds it supersedes (builders with `cancelSuperseded: true`). */
   private cancelSuperseded(builder: ResolvedBuilder, requestId: number, request: ForceRequest): void {
     const running = [...this.running.entries()].map(([id, run]) => ({
       id, run, builder: run.request.builder, repository: run.request.repository ?? undefined,
@@ -142,7 +135,7 @@ export class Master {
     }));
     const superseded = supersededBuilds(running, {
       builder: builder.name, repository: request.repository ?? undefined, branch: request.branch ?? undefined, revision: request.revision ?? undefined,
-    }, () => true);
+    }, (name) => this.builder(name).cancelSuperseded);
     for (const build of superseded) {
       this.log.info(`build ${build.id} of ${builder.name} superseded by request ${requestId}: stopping it`);
       build.run.stop(`superseded by request ${requestId}`);

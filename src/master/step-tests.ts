@@ -84,15 +84,7 @@ export function testsOfStep(logTests: readonly TestCaseResult[], reports: readon
 }
 
 /** Where a step's outcomes were recorded, for their rows. */
-export interface OutcomeContext {
-  buildId: number;
-  builder: string;
-  branch: string;
-  revision: string;
-  worker: string;
-  step: string;
-  startedAt: number;
-}
+export type OutcomeContext = Pick<NewTestOutcome, 'buildId' | 'builder' | 'branch' | 'revision' | 'worker' | 'step' | 'startedAt'>;
 
 /** The rows to store; failures (fail, error, flaky) get their fingerprint computed once, here. */
 export function outcomeRows(tests: readonly TestCaseResult[], ctx: OutcomeContext): NewTestOutcome[] {

@@ -120,7 +120,7 @@ export function registerApiRoutes(app: FastifyInstance, master: Master, log: Mas
       builder: req.params.name, branch: body.branch, revision: body.revision, repository: body.repository, reason, owner: body.owner,
       params: { ...body.properties, ...body.params },
     });
-    const requestId = submitted && master.requestIdOf(submitted);
+    const requestId = submitted?.requestId;
     if (requestId === undefined) throw new KeelError('KEEL_ERR_INTERNAL', 'the force scheduler submitted no request');
     return reply.code(201).send({ requestId });
   });

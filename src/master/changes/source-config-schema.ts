@@ -47,8 +47,6 @@ const genericHookConfigSchema = z.object({
 
 export const sourceConfigSchema = z.discriminatedUnion('type', [gitPollerConfigSchema, githubHookConfigSchema, gitlabHookConfigSchema, genericHookConfigSchema]);
 
-export type SourceConfig = z.input<typeof sourceConfigSchema>;
-export type ParsedSourceConfig = z.output<typeof sourceConfigSchema>;
 export type GitPollerConfig = z.input<typeof gitPollerConfigSchema>;
 export type GithubHookConfig = z.input<typeof githubHookConfigSchema>;
 export type GitlabHookConfig = z.input<typeof gitlabHookConfigSchema>;

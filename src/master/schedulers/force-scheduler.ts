@@ -112,6 +112,9 @@ export interface ForceRequest {
   params?: Record<string, unknown>;
 }
 
+/** What force() submitted, with the queue's id for it when the submitter gave one. */
+export type ForcedRequest = BuildRequestInput & { requestId?: number };
+
 /** A Scheduler like the others (its start, addChange and stop do nothing), plus force(). */
 export interface ForceScheduler extends Scheduler {
   readonly params: readonly ForceParam[];
@@ -119,7 +122,7 @@ export interface ForceScheduler extends Scheduler {
    * Checks the request (KEEL_ERR_FORCE_PARAMS listing every problem, before anything is queued)
    * and submits one request per builder; resolves with what was submitted.
    */
-  force(request: ForceRequest): Promise<BuildRequestInput[]>;
+  force(request: ForceRequest): Promise<ForcedRequest[]>;
 }
 
 export function forceScheduler(options: ForceOptions, deps: Pick<SchedulerDeps, 'submitter'>): ForceScheduler {
@@ -150,9 +153,11 @@ export function forceScheduler(options: ForceOptions, deps: Pick<SchedulerDeps, 
         properties: { ...options.properties, ...values, scheduler: name, ...(request.owner ? { owner: request.owner } : {}) },
       };
       // Unlike the timed schedulers, someone is waiting for the answer: a failed submission is theirs to see.
-      const submitted = targets.map((builder): BuildRequestInput => ({ ...base, builder }));
-      await Promise.all(submitted.map((r) => deps.submitter.submit(r)));
-      return submitted;
+      return Promise.all(targets.map(async (builder): Promise<ForcedRequest> => {
+        const request: BuildRequestInput = { ...base, builder };
+        const requestId = await deps.submitter.submit(request);
+        return typeof requestId === 'number' ? { ...request, requestId } : request;
+      }));
     },
   };
 }

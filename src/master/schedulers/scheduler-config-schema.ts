@@ -40,7 +40,6 @@ export const schedulerConfigSchema = z.discriminatedUnion('type', [
 ]);
 
 
-export type SchedulerConfigInput = z.input<typeof schedulerConfigSchema>;
 export type OnChangeConfig = z.input<(typeof schedulerConfigSchema)['options'][0]>;
 export type PeriodicConfig = z.input<(typeof schedulerConfigSchema)['options'][1]>;
 export type NightlyConfig = z.input<(typeof schedulerConfigSchema)['options'][2]>;

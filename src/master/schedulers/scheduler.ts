@@ -30,7 +30,8 @@ export interface BuildRequestInput {
  * request is lost; the scheduler itself goes on.
  */
 export interface BuildRequestSubmitter {
-  submit(request: BuildRequestInput): Promise<void>;
+  /** Resolves with the queue's id for the request, when the queue gives one. */
+  submit(request: BuildRequestInput): Promise<number | void>;
 }
 
 export interface SchedulerDeps {
