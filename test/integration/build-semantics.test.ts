@@ -1,11 +1,10 @@
 // A multi-step build on a real worker process over a real WebSocket: halt/flunk/warn/alwaysRun
 // and decodeRC decide the step and build results; logs and properties come through the API.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KeelConfig } from '../../src/master/config.js';
-import { api, forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor, waitForBuildOfRequest } from './ci-harness.js';
-import type { RunningMaster, WorkerProcess } from './ci-harness.js';
+import { api, forceAndWait, logText, startCi, tempDir, waitFor, waitForBuildOfRequest } from './ci-harness.js';
+import type { CiSetup, RunningMaster } from './ci-harness.js';
 
 const config: KeelConfig = {
   workers: [{ name: 'w1', secret: 'pw1', maxBuilds: 2 }],
@@ -29,20 +28,15 @@ const config: KeelConfig = {
 };
 
 describe('build semantics on a real worker', () => {
+  let ci: CiSetup;
   let m: RunningMaster;
-  let worker: WorkerProcess;
   const dir = tempDir('keel-semantics-');
 
   before(async () => {
-    m = await startMaster(config, { dbUrl: `sqlite:${join(dir.path, 'db.sqlite')}` });
-    worker = spawnWorker(m.port, 'w1', 'pw1', join(dir.path, 'worker'));
-    await waitFor('worker connected', () => m.master.registry.get('w1'));
+    ci = await startCi(config, dir, [['w1', 'pw1']]);
+    m = ci.m;
   });
-  after(async () => {
-    await worker.stop();
-    await m.stop();
-    dir.remove();
-  });
+  after(() => ci.stop());
 
   it('a green build is success', async () => {
     const build = await forceAndWait(m, 'green');

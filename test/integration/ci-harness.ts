@@ -55,6 +55,31 @@ export async function startMaster(config: KeelConfig, options: { dbUrl: string; 
   };
 }
 
+export interface CiSetup {
+  m: RunningMaster;
+  workers: WorkerProcess[];
+  /** Stops the workers and the master and removes the folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What most CI tests start with: a master on SQLite in `dir` and one worker process per
+ * `[name, secret]`, each with its basedir in `dir`, connected before this resolves.
+ */
+export async function startCi(config: KeelConfig, dir: { path: string; remove: () => void }, workers: readonly [string, string][], options: { timers?: TimerClock; workdir?: string } = {}): Promise<CiSetup> {
+  const m = await startMaster(config, { dbUrl: `sqlite:${join(dir.path, 'db.sqlite')}`, ...options });
+  const processes = workers.map(([name, secret]) => spawnWorker(m.port, name, secret, join(dir.path, name)));
+  await waitFor('the workers connected', () => workers.every(([name]) => m.master.registry.get(name) !== undefined));
+  return {
+    m, workers: processes,
+    async stop() {
+      await Promise.all(processes.map((w) => w.stop()));
+      await m.stop();
+      dir.remove();
+    },
+  };
+}
+
 export interface WorkerProcess {
   child: ChildProcess;
   output: () => string;

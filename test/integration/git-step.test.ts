@@ -6,8 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KeelConfig } from '../../src/master/config.js';
-import { forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
-import type { RunningMaster, WorkerProcess } from './ci-harness.js';
+import { forceAndWait, logText, startCi, tempDir } from './ci-harness.js';
+import type { CiSetup, RunningMaster } from './ci-harness.js';
 
 const dir = tempDir('keel-git-');
 const repo = join(dir.path, 'repo');
@@ -36,23 +36,18 @@ const config: KeelConfig = {
 };
 
 describe('git step', () => {
+  let ci: CiSetup;
   let m: RunningMaster;
-  let worker: WorkerProcess;
   let first: string;
 
   before(async () => {
     mkdirSync(repo);
     git('init', '-q', '-b', 'main');
     first = commit('version.txt', 'v1\n', 'one');
-    m = await startMaster(config, { dbUrl: `sqlite:${join(dir.path, 'db.sqlite')}` });
-    worker = spawnWorker(m.port, 'w1', 'pw', join(dir.path, 'worker'));
-    await waitFor('worker', () => m.master.registry.get('w1'));
+    ci = await startCi(config, dir, [['w1', 'pw']]);
+    m = ci.m;
   });
-  after(async () => {
-    await worker.stop();
-    await m.stop();
-    dir.remove();
-  });
+  after(() => ci.stop());
 
   it('clones, then updates incrementally, keeping untracked build products', async () => {
     const b1 = await forceAndWait(m, 'inc');

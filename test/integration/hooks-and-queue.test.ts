@@ -10,8 +10,8 @@ import { promisify } from 'node:util';
 import type { KeelConfig } from '../../src/master/config.js';
 import { githubSignature } from '../../src/master/changes/github-hook.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { api, forceAndWait, KEEL_BIN, logText, spawnWorker, startMaster, tempDir, waitFor, waitForBuildOfRequest } from './ci-harness.js';
-import type { BuildJson, RunningMaster, WorkerProcess } from './ci-harness.js';
+import { api, forceAndWait, KEEL_BIN, logText, startCi, tempDir, waitFor, waitForBuildOfRequest } from './ci-harness.js';
+import type { BuildJson, CiSetup, RunningMaster } from './ci-harness.js';
 
 const run = promisify(execFile);
 const dir = tempDir('keel-hooks-');
@@ -78,19 +78,14 @@ async function buildsOf(m: RunningMaster, builder: string): Promise<BuildJson[]>
 }
 
 describe('webhooks, force parameters and the queue policy on a running master', () => {
+  let ci: CiSetup;
   let m: RunningMaster;
-  const workers: WorkerProcess[] = [];
 
   before(async () => {
-    m = await startMaster(config, { dbUrl: `sqlite:${join(dir.path, 'db.sqlite')}`, timers: clock, workdir: join(dir.path, 'master') });
-    workers.push(spawnWorker(m.port, 'w1', 'pw', join(dir.path, 'w1')), spawnWorker(m.port, 'w2', 'pw2', join(dir.path, 'w2')));
-    await waitFor('workers', () => m.master.registry.get('w1') && m.master.registry.get('w2'));
+    ci = await startCi(config, dir, [['w1', 'pw'], ['w2', 'pw2']], { timers: clock, workdir: join(dir.path, 'master') });
+    m = ci.m;
   });
-  after(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await m.stop();
-    dir.remove();
-  });
+  after(() => ci.stop());
 
   it('a push signed as GitHub signs it is recorded and builds; every bad request gets its status and records nothing', async () => {
     const body = JSON.stringify(push('Fix the parser'));

@@ -2,10 +2,9 @@
 // streams 20 MB of numbered stdout and stderr lines, far more than its window of unacknowledged
 // output, and every line comes back once, in order within its stream, tagged with its stream.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { api, forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
-import type { RunningMaster, WorkerProcess } from './ci-harness.js';
+import { api, forceAndWait, logText, startCi, tempDir } from './ci-harness.js';
+import type { CiSetup, RunningMaster } from './ci-harness.js';
 
 const dir = tempDir('keel-log-integrity-');
 const LINES = 300_000;
@@ -22,22 +21,17 @@ fs.writeSync(1, out + 'unterminated');
 `;
 
 describe('log integrity through a real worker', () => {
+  let ci: CiSetup;
   let m: RunningMaster;
-  let worker: WorkerProcess;
 
   before(async () => {
-    m = await startMaster({
+    ci = await startCi({
       workers: [{ name: 'w1', secret: 'pw' }],
       builders: [{ name: 'big', workers: ['w1'], steps: [{ type: 'shell', name: 'print', command: [process.execPath, '-e', PRINT] }] }],
-    }, { dbUrl: `sqlite:${join(dir.path, 'db.sqlite')}` });
-    worker = spawnWorker(m.port, 'w1', 'pw', join(dir.path, 'w1'));
-    await waitFor('worker', () => m.master.registry.get('w1'));
+    }, dir, [['w1', 'pw']]);
+    m = ci.m;
   });
-  after(async () => {
-    await worker.stop();
-    await m.stop();
-    dir.remove();
-  });
+  after(() => ci.stop());
 
   it('stores every line once, in order within its stream, with its stream', async () => {
     const build = await forceAndWait(m, 'big');

@@ -8,13 +8,15 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { KeelConfig } from '../../src/master/config.js';
 import type { MasterEvent } from '../../src/master/events.js';
-import { api, forceAndWait, logText, spawnWorker, startMaster, tempDir, waitFor } from './ci-harness.js';
-import type { RunningMaster, WorkerProcess } from './ci-harness.js';
+import { api, forceAndWait, logText, startCi, tempDir } from './ci-harness.js';
+import type { CiSetup, RunningMaster } from './ci-harness.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/results/', import.meta.url));
 const regrtest = (name: string) => JSON.stringify(join(fixtures, 'regrtest', name));
 const junit = (name: string) => JSON.stringify(join(fixtures, 'junit', name));
 
+// The suite a build runs (written to a temp dir, not one of Keel's tests): a pass, a failure, an
+// error and a skip, so that every outcome kind reaches storage; the skip is the point.
 const NODE_TESTS = `import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 test('adds', () => assert.equal(1 + 1, 2));
@@ -54,20 +56,15 @@ function outcomesConfig(dir: string): KeelConfig {
 }
 
 describe('test outcomes of builds on a real worker', () => {
+  let ci: CiSetup;
   let m: RunningMaster;
-  let worker: WorkerProcess;
   const dir = tempDir('keel-outcomes-');
 
   before(async () => {
-    m = await startMaster(outcomesConfig(dir.path), { dbUrl: `sqlite:${join(dir.path, 'db.sqlite')}` });
-    worker = spawnWorker(m.port, 'w1', 'pw1', join(dir.path, 'worker'));
-    await waitFor('worker connected', () => m.master.registry.get('w1'));
+    ci = await startCi(outcomesConfig(dir.path), dir, [['w1', 'pw1']]);
+    m = ci.m;
   });
-  after(async () => {
-    await worker.stop();
-    await m.stop();
-    dir.remove();
-  });
+  after(() => ci.stop());
 
   it('a test step running node --test stores every outcome and names its failures', async () => {
     const events: MasterEvent[] = [];
