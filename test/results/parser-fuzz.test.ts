@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { createParser } from '../../src/results/create-parser.js';
 import { RESULT_FORMATS, type ResultFormat } from '../../src/results/result-parser.js';
 import { TEST_OUTCOMES } from '../../src/results/model.js';
+import { seededRandom } from '../../src/runner/discover.js';
 
 const root = fileURLToPath(new URL('../../../test/fixtures/results/', import.meta.url));
 const corpus: string[][] = [];
@@ -19,17 +20,8 @@ for (const dir of readdirSync(root, { withFileTypes: true })) {
   }
 }
 
-/** mulberry32: a small seeded generator, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failure can be replayed from its seed: the runner's own. */
+const rng = seededRandom;
 
 // Fragments that steer inputs into the parsers' interesting paths.
 const FRAGMENTS = [
