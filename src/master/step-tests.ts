@@ -4,8 +4,7 @@
 import { failureFingerprint } from '../insight/failure-fingerprint.js';
 import { testVerdict } from '../insight/test-verdict.js';
 import type { TestVerdict } from '../insight/test-verdict.js';
-import { createParser, parseText } from '../results/create-parser.js';
-import { FormatDetector } from '../results/detect-format.js';
+import { createParser, DetectingParser, parseText } from '../results/create-parser.js';
 import type { TestCaseResult } from '../results/model.js';
 import type { LineParser, ParseResult, ResultFormat } from '../results/result-parser.js';
 import type { LogStream, NewTestOutcome } from '../storage/storage.js';
@@ -27,13 +26,14 @@ const SUMMARY_NAMES = 10;
  */
 export class StepTestObserver {
   private parser: LineParser | undefined;
-  private detector: FormatDetector | undefined;
+  /** A shell step's parser until a line tells the format (it detects it; nothing else does). */
+  private detecting: DetectingParser | undefined;
   private lines = 0;
 
   /** `format` for a test step (`auto` detects it); undefined for a shell step, parsed only if it looks like tests. */
   constructor(format: ResultFormat | 'auto' | undefined) {
-    this.parser = createParser(format ?? 'auto');
-    if (format === undefined) this.detector = new FormatDetector();
+    if (format === undefined) this.parser = this.detecting = new DetectingParser();
+    else this.parser = createParser(format);
   }
 
   /** True once no further line can change the result: a shell step's log that is no test run. */
@@ -43,15 +43,13 @@ export class StepTestObserver {
 
   feedLine(stream: LogStream, text: string): void {
     if (this.parser === undefined || stream === 'h') return;
-    if (this.detector !== undefined) {
-      if (this.detector.feed(text) !== undefined) this.detector = undefined;
-      else if (++this.lines > DETECT_WITHIN_LINES) {
-        this.parser = undefined;
-        this.detector = undefined;
-        return;
-      }
-    }
     this.parser.feedLine(text, stream === 'o' ? 'stdout' : 'stderr');
+    if (this.detecting === undefined) return;
+    if (this.detecting.detected) this.detecting = undefined;
+    else if (++this.lines >= DETECT_WITHIN_LINES) {
+      this.parser = undefined;
+      this.detecting = undefined;
+    }
   }
 
   /** What was understood; no tests when the log was not a test run. */

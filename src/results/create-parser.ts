@@ -40,7 +40,7 @@ const MAX_BUFFERED_LINES = 20_000;
  * Waits for a line that tells the format, then replays the buffered lines into that format's
  * parser. `restrictTo` limits the choice (node:test's reporters: spec/dot, tap or junit).
  */
-class DetectingParser implements LineParser {
+export class DetectingParser implements LineParser {
   private readonly detector = new FormatDetector();
   private buffered: [string, LogStream | undefined][] = [];
   private inner: LineParser | undefined;
@@ -65,6 +65,11 @@ class DetectingParser implements LineParser {
       return;
     }
     this.start(format);
+  }
+
+  /** True once a line has told the format. */
+  get detected(): boolean {
+    return this.inner !== undefined;
   }
 
   private start(format: DetectedFormat): void {
