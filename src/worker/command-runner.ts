@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync, rmSync, unlinkSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { takeFifos } from './fifo-pool.js';
+import { PipeReader } from './pipe-reader.js';
 import type { FinishReason, LogStreamTag } from '../protocol/messages.js';
 
 export interface CommandSpec {
@@ -33,12 +33,6 @@ export interface CommandOutcome {
 /** After the main process exits, how long its leftover children may hold the pipes open. */
 const PIPE_DRAIN_MS = 2000;
 
-/**
- * Each pipe is read into one buffer of this size, reused for every read: at most what the
- * worker passes on in one piece (two of them stay within a batch, OUTPUT_BATCH_BYTES × 2).
- */
-export const READ_BUFFER_BYTES = 128 * 1024;
-
 /** How a command's output reaches the worker: a reader per stream, and what the child is given. */
 interface OutputChannels {
   /** For spawn's stdio[1] and stdio[2]: the write ends of FIFOs, or 'pipe'. */
@@ -52,10 +46,9 @@ interface OutputChannels {
 }
 
 /**
- * The command writes into two FIFOs the worker reads, each into one buffer reused for every read
- * (net.Socket's `onread`). Not Node's own stdio pipes: libuv makes those as UNIX socket pairs,
- * and a program that writes its output in 8 KB pieces (Python, most test runners) cost the worker
- * a second of kernel time per 100 MB through one, against 0.6 s through a FIFO; and Node's pipe
+ * The command writes into two FIFOs the worker reads (pipe-reader.ts). Not Node's own stdio
+ * pipes: libuv makes those as UNIX socket pairs, and a program that writes its output in 8 KB
+ * pieces (Python, most test runners) cost the worker a second of kernel time per 100 MB through one, against 0.6 s through a FIFO; and Node's pipe
  * streams allocate a new 64 KB buffer per read, whose garbage collections were a fifth of the
  * worker's CPU. A FIFO is also what a shell pipeline gives the command. The FIFOs come from a pool
  * (fifo-pool.ts); where none can be made, Node's pipes and their `data` events do.
@@ -88,16 +81,9 @@ async function outputChannels(fifoRoot: string): Promise<OutputChannels> {
       open(_child, onData, onClose) {
         // Our copies of the write ends go, so that the end of the command's output is an EOF.
         release();
-        return (['o', 'e'] as const).map((tag, i) => {
-          const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-          const socket = new Socket({
-            fd: reads[i]!, readable: true, writable: false,
-            onread: { buffer, callback: (n: number) => void onData(tag, buffer.subarray(0, n)) },
-          } as ConstructorParameters<typeof Socket>[0]);
-          socket.on('error', () => {});
-          socket.on('close', onClose);
-          return { pause: () => socket.pause(), resume: () => socket.resume() };
-        });
+        const readers: PipeReader[] = [];
+        for (const [i, tag] of (['o', 'e'] as const).entries()) readers.push(new PipeReader(reads[i]!, (data) => onData(tag, data), onClose, readers));
+        return readers;
       },
     };
   } catch {
