@@ -31,13 +31,15 @@
 // command is a no-op (the two messages may cross on the wire).
 //
 // Output and back-pressure. The worker sends output in `command.output` batches: whole lines
-// as log chunks it has cut and compressed itself (stored by the master as they are; up to a
-// quarter of OUTPUT_WINDOW_BYTES of output per batch), the rest (an over-long line, the
-// unfinished last line of a command) as printed, at most OUTPUT_BATCH_BYTES per batch; output
-// waits at most OUTPUT_BATCH_MS on the worker, plus one ack when it is busy. The master answers every batch with
-// `output.ack { commandId, bytes }` once the batch is stored, `bytes` being the output bytes the batch stands for (a chunk's `rawBytes`). The worker keeps at most
-// OUTPUT_WINDOW_BYTES unacknowledged per command and stops reading the command's pipes until
-// acks arrive, so neither side's memory grows with the size of a log.
+// as log chunks it has cut and compressed itself (stored by the master as they are, a batch's
+// chunks in one transaction; up to a quarter of OUTPUT_WINDOW_BYTES of compressed bytes per
+// batch), the rest (an over-long line, the unfinished last line of a command) as printed, at
+// most OUTPUT_BATCH_BYTES per batch; output waits at most OUTPUT_BATCH_MS on the worker, plus
+// one ack when it is busy. The master answers every batch with `output.ack { commandId, bytes }`
+// once the batch is stored, `bytes` being the bytes the batch carried (compressed chunks and raw
+// pieces as sent: what either side holds of it). The worker keeps at most OUTPUT_WINDOW_BYTES
+// unacknowledged or waiting for compression per command and stops reading the command's pipes
+// until acks arrive, so neither side's memory grows with the size of a log.
 //
 // Report files. A `command.start` may name `reports`: globs relative to its workdir. After the
 // command has ended and its last output is sent, and before `command.finished`, the worker sends
@@ -52,13 +54,17 @@
 // never throws. A master closes a connection that sends a malformed frame before `welcome`.
 import { z } from 'zod';
 
-// 2: output travels as compressed log chunks cut by the worker (1 sent raw bytes); a worker and
-// a master of different versions refuse each other at the handshake, not at the first frame.
-export const PROTOCOL_VERSION = 2;
+// 2: output travels as compressed log chunks cut by the worker (1 sent raw bytes); 3: acks count
+// the bytes sent, not the output they stand for. A worker and a master of different versions
+// refuse each other at the handshake, not at the first frame.
+export const PROTOCOL_VERSION = 3;
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const OUTPUT_BATCH_BYTES = 128 * 1024;
 export const OUTPUT_BATCH_MS = 50;
-/** Four chunks (CHUNK_TARGET_BYTES): one filling, one compressing, two on the wire or being stored. */
+/**
+ * Per command, bytes sent and not acknowledged plus output waiting for compression: four raw
+ * chunks (CHUNK_TARGET_BYTES), or compressed ones of many more on the wire or being stored.
+ */
 export const OUTPUT_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Largest report file sent; its base64 stays well inside MAX_FRAME_BYTES. */
 export const REPORT_MAX_BYTES = 2 * 1024 * 1024;
@@ -192,8 +198,8 @@ export interface RawOutputPiece { stream: LogStreamTag; data: Buffer }
 /** Whole lines cut and deflated by the worker; `data` is the compressed chunk. */
 export interface EncodedOutputPiece { lines: number; streams: string; rawBytes: number; data: Buffer }
 export type OutputPiece = RawOutputPiece | EncodedOutputPiece;
-/** The output bytes a piece stands for: what the master acknowledges and the worker counts. */
-export const outputBytes = (p: OutputPiece): number => ('rawBytes' in p ? p.rawBytes : p.data.length);
+/** The bytes a piece carries: what the master acknowledges and the worker counts. */
+export const outputBytes = (p: OutputPiece): number => p.data.length;
 
 /** A decoded output frame: each chunk's data is a view into the frame, not a copy. */
 export interface CommandOutputMessage {

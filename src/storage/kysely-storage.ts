@@ -329,14 +329,18 @@ export class KyselyStorage implements Storage {
     return row && toLog(row);
   }
 
-  async appendLogChunk(logId: number, chunk: EncodedLogChunk): Promise<void> {
+  async appendLogChunks(logId: number, chunks: readonly EncodedLogChunk[]): Promise<void> {
+    const last = chunks[chunks.length - 1];
+    if (!last) return;
     await this.db.transaction().execute(async (tx) => {
-      await tx.insertInto('log_chunks').values({
-        log_id: logId, first_line: chunk.firstLine, last_line: chunk.lastLine,
-        content: Buffer.from(chunk.content.buffer, chunk.content.byteOffset, chunk.content.byteLength),
-        streams: chunk.streams, raw_bytes: chunk.rawBytes,
-      }).execute();
-      await tx.updateTable('logs').set({ num_lines: chunk.lastLine + 1 }).where('id', '=', logId).execute();
+      for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
+        await tx.insertInto('log_chunks').values(chunks.slice(i, i + INSERT_BATCH).map((chunk) => ({
+          log_id: logId, first_line: chunk.firstLine, last_line: chunk.lastLine,
+          content: Buffer.from(chunk.content.buffer, chunk.content.byteOffset, chunk.content.byteLength),
+          streams: chunk.streams, raw_bytes: chunk.rawBytes,
+        }))).execute();
+      }
+      await tx.updateTable('logs').set({ num_lines: last.lastLine + 1 }).where('id', '=', logId).execute();
     });
   }
 

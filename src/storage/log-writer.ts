@@ -3,10 +3,10 @@
 // Output is handled a piece at a time as bytes, never line by line or as strings, because a
 // 100 MB log is a million lines; the bytes are stored exactly as the command printed them.
 import { addRun, ChunkDeflater, CHUNK_TARGET_BYTES, encodeLogChunk, forEachLogLine } from './log-chunks.js';
-import type { LogStream, Storage } from './storage.js';
+import type { EncodedLogChunk, LogStream, Storage } from './storage.js';
 
 /** Where a writer's chunks go: the database on the master, the connection on a worker. */
-export type LogChunkSink = Pick<Storage, 'appendLogChunk' | 'finishLog'>;
+export type LogChunkSink = Pick<Storage, 'appendLogChunks' | 'finishLog'>;
 
 /** A chunk compressed elsewhere (by the worker): whole lines, deflated, and their streams. */
 export interface PrecompressedChunk {
@@ -40,6 +40,11 @@ export class LogWriter {
   /** The unfinished last line of each stream: stdout and stderr interleave by whole lines. */
   private partial: Record<LogStream, Buffer[]> = { o: [], e: [], h: [] };
   private writing: Promise<void> = Promise.resolve();
+  /**
+   * Precompressed chunks waiting for the write at the end of `writing`: those that come while
+   * the one before is stored go in one transaction. Closed once something else is chained.
+   */
+  private openBatch: EncodedLogChunk[] | undefined;
   /** Bytes handed to compression and not yet given to the sink. */
   private queued = 0;
   private deflater: ChunkDeflater | undefined;
@@ -109,7 +114,16 @@ export class LogWriter {
     }
     const encoded = { firstLine: this.nextLine, lastLine: this.nextLine + chunk.lines - 1, content: chunk.data, rawBytes: chunk.rawBytes, streams: chunk.streams };
     this.nextLine += chunk.lines;
-    this.writing = this.writing.then(() => this.storage.appendLogChunk(this.logId, encoded));
+    if (this.openBatch) {
+      this.openBatch.push(encoded);
+      return this.writing;
+    }
+    const batch = [encoded];
+    this.openBatch = batch;
+    this.writing = this.writing.then(() => {
+      if (this.openBatch === batch) this.openBatch = undefined;
+      return this.storage.appendLogChunks(this.logId, batch);
+    });
     return this.writing;
   }
 
@@ -203,9 +217,10 @@ export class LogWriter {
       this.runs = [];
       this.pendingLines = 0;
       this.bufferedBytes = 0;
+      this.openBatch = undefined;
       this.writing = Promise.all([this.writing, chunk]).then(([, c]) => {
         this.queued -= bytes;
-        return this.storage.appendLogChunk(this.logId, c);
+        return this.storage.appendLogChunks(this.logId, [c]);
       });
     }
     return this.writing;

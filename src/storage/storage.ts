@@ -294,8 +294,11 @@ export interface Storage {
   /** The logs of the given steps, in creation order. */
   listLogs(stepIds: readonly number[]): Promise<LogRecord[]>;
   getLog(stepId: number, name: string): Promise<LogRecord | undefined>;
-  /** Appends a chunk; its first line must be the log's current line count. */
-  appendLogChunk(logId: number, chunk: EncodedLogChunk): Promise<void>;
+  /**
+   * Appends consecutive chunks in one transaction; the first one's first line must be the log's
+   * current line count.
+   */
+  appendLogChunks(logId: number, chunks: readonly EncodedLogChunk[]): Promise<void>;
   finishLog(logId: number): Promise<void>;
   /** Lines [first, first+count) — only the chunks that hold them are read and decompressed. */
   readLogLines(logId: number, first: number, count: number): Promise<LogLine[]>;

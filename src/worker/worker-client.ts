@@ -68,7 +68,7 @@ class CommandSession {
 
   constructor(private readonly conn: Connection, readonly id: string, msg: CommandStartMessage, cwd: string, runToken: string, fifoRoot: string) {
     // A sink that sends each chunk as soon as it is compressed, in order (the writer chains them).
-    this.writer = new LogWriter({ appendLogChunk: async (_log, c) => this.sendChunk(c), finishLog: async () => {} }, 0);
+    this.writer = new LogWriter({ appendLogChunks: async (_log, cs) => cs.forEach((c) => this.sendChunk(c)), finishLog: async () => {} }, 0);
     // The live log: whole lines wait at most one batch interval on the worker.
     this.writer.maxDelayMs = OUTPUT_BATCH_MS;
     // The runner's bytes live in its read buffers only during the call.
@@ -103,13 +103,14 @@ class CommandSession {
   /**
    * Like Nagle's algorithm: a chunk goes at once when nothing is unacknowledged; otherwise it
    * waits for the next ack (one round trip to the master's database), joined by the chunks
-   * compressed meanwhile, up to a quarter window per frame. At full speed that is a fraction of
-   * the frames, system calls, wake-ups and acks of a frame per chunk; when output trickles,
-   * nothing waits.
+   * compressed meanwhile, up to a quarter window of compressed bytes per frame. At full speed
+   * that is a fraction of the frames, system calls, wake-ups, acks and the master's transactions
+   * of a frame per chunk; when output trickles, nothing waits.
    */
   private sendChunk(c: EncodedLogChunk): void {
-    this.held.push({ lines: c.lastLine - c.firstLine + 1, streams: c.streams, rawBytes: c.rawBytes, data: Buffer.from(c.content.buffer, c.content.byteOffset, c.content.byteLength) });
-    this.heldBytes += c.rawBytes;
+    const data = Buffer.from(c.content.buffer, c.content.byteOffset, c.content.byteLength);
+    this.held.push({ lines: c.lastLine - c.firstLine + 1, streams: c.streams, rawBytes: c.rawBytes, data });
+    this.heldBytes += data.length;
     if (this.inFlight === 0 || this.heldBytes >= OUTPUT_WINDOW_BYTES / 4) this.sendHeld();
     this.checkFlow();
   }

@@ -6,9 +6,9 @@ import { ChunkDeflater, CHUNK_TARGET_BYTES, decodeLogChunk, chunkText } from '..
 import { LogWriter } from '../../src/storage/log-writer.js';
 import type { EncodedLogChunk } from '../../src/storage/storage.js';
 
-function memorySink(): { chunks: EncodedLogChunk[]; appendLogChunk: (id: number, c: EncodedLogChunk) => Promise<void>; finishLog: () => Promise<void> } {
+function memorySink(): { chunks: EncodedLogChunk[]; appendLogChunks: (id: number, cs: readonly EncodedLogChunk[]) => Promise<void>; finishLog: () => Promise<void> } {
   const chunks: EncodedLogChunk[] = [];
-  return { chunks, appendLogChunk: async (_id, c) => void chunks.push(c), finishLog: async () => {} };
+  return { chunks, appendLogChunks: async (_id, cs) => void chunks.push(...cs), finishLog: async () => {} };
 }
 
 describe('LogWriter', () => {
