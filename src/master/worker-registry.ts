@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { ProtocolConnection } from '../protocol/connection.js';
 import type { MessageTransport } from '../protocol/connection.js';
 import { decodeWorkerFrame, outputBytes, PROTOCOL_VERSION } from '../protocol/messages.js';
+import { canUseLz4 } from '../storage/log-chunks.js';
 import type {
   CommandFinishedMessage, CommandOutputMessage, CommandStartMessage, MasterOutgoing, WorkerInfo, WorkerMessage,
 } from '../protocol/messages.js';
@@ -183,7 +184,7 @@ export class WorkerRegistry {
       clearTimeout(firstFrame);
       worker = new ConnectedWorker(msg.name, msg.info, Math.min(config.maxBuilds, msg.maxBuilds ?? config.maxBuilds), conn);
       this.connected.set(msg.name, worker);
-      conn.send({ type: 'welcome', re: msg.seq, protocol: PROTOCOL_VERSION, heartbeatMs: this.deps.heartbeatMs, master: this.deps.masterName });
+      conn.send({ type: 'welcome', re: msg.seq, protocol: PROTOCOL_VERSION, heartbeatMs: this.deps.heartbeatMs, master: this.deps.masterName, lz4: canUseLz4() });
       conn.startHeartbeat(this.deps.heartbeatMs, () => ({ type: 'heartbeat', time: this.deps.clock.now() }));
       log.info(`worker ${msg.name} connected from ${peer}`);
       void this.deps.storage.upsertWorker(msg.name, msg.info, true, this.deps.clock.now()).catch((err: unknown) => log.error(`storing worker ${msg.name}: ${String(err)}`));

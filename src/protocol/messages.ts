@@ -160,6 +160,8 @@ export const welcomeSchema = z.object({
   protocol: z.number().int().positive(),
   heartbeatMs: z.number().int().positive(),
   master: z.string(),
+  /** The master reads LZ4 log chunks (log-chunks.ts); without it a worker deflates. */
+  lz4: z.boolean().optional(),
 }).strict();
 
 export const refusedSchema = z.object({ type: z.literal('refused'), seq, re: seq.optional(), code: z.string(), message: z.string() }).strict();

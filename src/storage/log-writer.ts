@@ -2,7 +2,8 @@
 // writes them as compressed chunks. One writer per log; it holds at most about one chunk.
 // Output is handled a piece at a time as bytes, never line by line or as strings, because a
 // 100 MB log is a million lines; the bytes are stored exactly as the command printed them.
-import { addRun, ChunkDeflater, CHUNK_TARGET_BYTES, encodeLogChunk, forEachLogLine } from './log-chunks.js';
+import { addRun, canUseLz4, chunkCompressor, CHUNK_TARGET_BYTES, encodeLogChunk, forEachLogLine } from './log-chunks.js';
+import type { ChunkCompressor } from './log-chunks.js';
 import type { EncodedLogChunk, LogStream, Storage } from './storage.js';
 
 /** Where a writer's chunks go: the database on the master, the connection on a worker. */
@@ -47,8 +48,10 @@ export class LogWriter {
   private openBatch: EncodedLogChunk[] | undefined;
   /** Bytes handed to compression and not yet given to the sink. */
   private queued = 0;
-  private deflater: ChunkDeflater | undefined;
+  private compressor: ChunkCompressor | undefined;
   private delayTimer: NodeJS.Timeout | undefined;
+  /** How chunks written here are compressed (log-chunks.ts); a worker uses what its master reads. */
+  codec: 'lz4' | 'deflate' = canUseLz4() ? 'lz4' : 'deflate';
   /** Longest a whole line waits in memory before it is written, so live readers see it. */
   maxDelayMs = 200;
   /**
@@ -205,7 +208,7 @@ export class LogWriter {
       const bytes = this.bufferedBytes;
       const buffer = this.chunk;
       this.chunk = undefined;
-      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, buffer ? buffer.subarray(0, bytes) : Buffer.concat(this.pieces, bytes), this.runs, this.deflater ??= new ChunkDeflater());
+      const chunk = encodeLogChunk(this.nextLine, this.pendingLines, buffer ? buffer.subarray(0, bytes) : Buffer.concat(this.pieces, bytes), this.runs, this.compressor ??= chunkCompressor(this.codec));
       // zlib is done with the bytes once their chunk is compressed: the buffer is filled again.
       if (buffer?.length === CHUNK_BUFFER_BYTES) {
         const reuse = () => void (this.spare.length < SPARE_CHUNK_BUFFERS && this.spare.push(buffer));
@@ -242,8 +245,8 @@ export class LogWriter {
 
   /** Frees the compressor once everything is written; for a writer that is never finished. */
   close(): void {
-    this.deflater?.close();
-    this.deflater = undefined;
+    this.compressor?.close();
+    this.compressor = undefined;
     this.spare = [];
   }
 }

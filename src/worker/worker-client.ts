@@ -66,13 +66,14 @@ class CommandSession {
   private readonly writer: LogWriter;
   readonly runner: CommandRunner;
 
-  constructor(private readonly conn: Connection, readonly id: string, msg: CommandStartMessage, cwd: string, runToken: string, fifoRoot: string) {
+  constructor(private readonly conn: Connection, readonly id: string, msg: CommandStartMessage, cwd: string, runToken: string, fifoRoot: string, codec: 'lz4' | 'deflate') {
     // A sink that sends each chunk as soon as it is compressed, in order (the writer chains them).
     this.writer = new LogWriter({ appendLogChunks: async (_log, cs) => cs.forEach((c) => this.sendChunk(c)), finishLog: async () => {} }, 0);
     // The live log: whole lines wait at most one batch interval on the worker.
     this.writer.maxDelayMs = OUTPUT_BATCH_MS;
     // The runner's bytes live in its read buffers only during the call.
     this.writer.transientInput = true;
+    this.writer.codec = codec;
     this.runner = new CommandRunner(
       {
         argv: msg.argv, cwd, env: { ...process.env as Record<string, string>, ...msg.env, [RUN_TOKEN_VARIABLE]: runToken },
@@ -192,6 +193,7 @@ export class WorkerClient {
   }
 
   private welcomed = false;
+  private masterReadsLz4 = false;
 
   /** Called once if the master refuses this worker; the client then stops. */
   onFatal(handler: (err: Error) => void): void {
@@ -259,6 +261,7 @@ export class WorkerClient {
     switch (msg.type) {
       case 'welcome':
         this.welcomed = true;
+        this.masterReadsLz4 = msg.lz4 === true;
         this.attempt = 0;
         this.options.log.info(`connected to master ${msg.master} at ${this.url}`);
         conn.startHeartbeat(msg.heartbeatMs, () => ({ type: 'heartbeat', time: Date.now() }));
@@ -306,7 +309,7 @@ export class WorkerClient {
       fail(`cannot create workdir ${cwd}: ${(err as Error).message}`);
       return;
     }
-    const session = new CommandSession(conn, msg.commandId, msg, cwd, this.runToken, join(basedir, '.keel-fifos'));
+    const session = new CommandSession(conn, msg.commandId, msg, cwd, this.runToken, join(basedir, '.keel-fifos'), this.masterReadsLz4 ? 'lz4' : 'deflate');
     this.sessions.set(msg.commandId, session);
     void session.runner.done.then((outcome) => {
       this.sessions.delete(msg.commandId);

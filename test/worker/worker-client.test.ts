@@ -24,6 +24,8 @@ class ScriptedMaster {
   frames: WorkerMessage[] = [];
   paths: string[] = [];
   autoAck = true;
+  /** What the welcome says of LZ4 log chunks. */
+  lz4 = true;
   private seq = 1;
   private waiters: (() => void)[] = [];
 
@@ -36,7 +38,7 @@ class ScriptedMaster {
         const d = decodeWorkerFrame(isBinary ? (data as Buffer) : data.toString());
         assert.ok(d.ok, 'the worker sends only valid frames');
         this.frames.push(d.message);
-        if (d.message.type === 'hello') this.send(ws, { type: 'welcome', re: d.message.seq, protocol: PROTOCOL_VERSION, heartbeatMs: 1000, master: 'scripted' });
+        if (d.message.type === 'hello') this.send(ws, { type: 'welcome', re: d.message.seq, protocol: PROTOCOL_VERSION, heartbeatMs: 1000, master: 'scripted', lz4: this.lz4 });
         if (d.message.type === 'command.output') {
           // The frame's buffer is reused by ws for nothing else, but keep copies to be safe.
           d.message.chunks = d.message.chunks.map((c) => ({ ...c, data: Buffer.from(c.data) }));
@@ -181,6 +183,7 @@ describe('WorkerClient', () => {
     assert.ok(sentBeforeAcks < OUTPUT_WINDOW_BYTES + 2 * OUTPUT_BATCH_BYTES + 200_000, `without acks the worker kept sending: ${sentBeforeAcks}`);
     const pieces = master.frames.flatMap((f) => (f.type === 'command.output' && f.commandId === 'c6' ? f.chunks : []));
     assert.ok(pieces.every((c) => 'lines' in c && c.data.length < c.rawBytes), 'whole lines go compressed');
+    assert.ok(pieces.every((c) => c.data[0] === 0xff), 'as LZ4, which this master reads (log-chunks.ts)');
     master.autoAck = true;
     master.ack(ws, 'c6', sentBeforeAcks);
     const fin = await master.waitFor(isFinished('c6'), 20_000);
@@ -212,5 +215,19 @@ describe('WorkerClient', () => {
     for (let i = 0; i < 100 && master.frames.filter((f) => f.type === 'hello').length < 2; i++) await sleep(50);
     assert.equal(master.frames.filter((f) => f.type === 'hello').length, 2);
     assert.equal(await alive(pid), false, 'the command of the lost connection was killed');
+  });
+
+  it('deflates the chunks for a master that does not read LZ4', async () => {
+    master.lz4 = false;
+    master.sockets[master.sockets.length - 1]!.terminate();
+    const hellos = master.frames.filter((f) => f.type === 'hello').length;
+    for (let i = 0; i < 100 && master.frames.filter((f) => f.type === 'hello').length === hellos; i++) await sleep(50);
+    await sleep(50);
+    const ws = master.sockets[master.sockets.length - 1]!;
+    master.send(ws, { type: 'command.start', commandId: 'c8', argv: ['seq', '1', '100000'], workdir: 'b1', timeout: 30 });
+    await master.waitFor(isFinished('c8'));
+    const pieces = master.frames.flatMap((f) => (f.type === 'command.output' && f.commandId === 'c8' ? f.chunks : []));
+    assert.ok(pieces.length > 0 && pieces.every((c) => 'lines' in c && c.data[0] !== 0xff));
+    assert.equal(master.output('c8'), `${Array.from({ length: 100_000 }, (_, i) => i + 1).join('\n')}\n`);
   });
 });
