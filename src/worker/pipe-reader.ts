@@ -82,7 +82,8 @@ export class PipeReader {
 
   /** Passes on what the pipe holds now, unless it never printed or the caller holds it. */
   private drainNow(): void {
-    if (!this.printed || this.held) return;
+    // Once destroyed, its fd is closed (in the same tick) and the number may be another file's.
+    if (!this.printed || this.held || this.socket.destroyed) return;
     for (;;) {
       let n: number;
       try {
