@@ -1,6 +1,7 @@
 // The log writer against an in-memory sink: chunks compressed through one deflate stream read
 // back alone, chunks compressed by a worker written after the lines held, observers that retire.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { ChunkDeflater, CHUNK_TARGET_BYTES, decodeLogChunk, chunkText } from '../../src/storage/log-chunks.js';
 import { LogWriter } from '../../src/storage/log-writer.js';
@@ -102,5 +103,33 @@ describe('LogWriter', () => {
     await writer.finish();
     assert.deepEqual(seen, ['o:a', 'e:b', 'e:c']);
     assert.equal(writer.linesWritten, 5);
+  });
+});
+
+describe('log chunks where lz4-napi does not load', () => {
+  it('deflates new chunks, reads deflate ones, and names the problem for an LZ4 one', () => {
+    const lz4Chunk = Buffer.from([0xff, 1, 2, 3]);
+    // A process in which requiring lz4-napi fails, as on a platform without its binary.
+    const script = `
+      const Module = require('node:module');
+      const load = Module._load;
+      Module._load = function (request, ...rest) {
+        if (request === 'lz4-napi') throw new Error('no binary for this platform');
+        return load.call(this, request, ...rest);
+      };
+      import(${JSON.stringify(new URL('../../src/storage/log-chunks.js', import.meta.url).href)}).then(async (m) => {
+        const c = m.chunkCompressor('lz4');
+        const out = await c.compress(Buffer.from('a\\nb\\n'));
+        let error = '';
+        try { m.chunkText(Buffer.from(${JSON.stringify([...lz4Chunk])})); } catch (e) { error = e.code + ': ' + e.message; }
+        console.log(JSON.stringify({ canUse: m.canUseLz4(), first: out[0], text: m.chunkText(out).toString(), error }));
+      });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as { canUse: boolean; first: number; text: string; error: string };
+    assert.equal(got.canUse, false);
+    assert.notEqual(got.first, 0xff, 'a deflate chunk');
+    assert.equal(got.text, 'a\nb\n');
+    assert.match(got.error, /^KEEL_ERR_STORAGE: this log chunk is LZ4-compressed and lz4-napi does not load here/);
   });
 });
