@@ -24,14 +24,15 @@ const WAIT_MS = 1;
  * wake-ups per 100 MB from `yes | head` through a 64 KB pipe, which made reading cost the worker
  * 75-90 ms of CPU per 100 MB. So once a stream has printed a megabyte, its pipe grows to 1 MB
  * and, while the wake-ups bring 4 KB or more, the reader waits a millisecond after emptying it:
- * about 300 wake-ups per 100 MB and 25-30 ms of CPU, and the writer blocks less too. A command
- * that prints a line now and then is read at once, as before; the wait is never more than 1 ms.
+ * about 900 reads (300 wake-ups) per 100 MB and 25-45 ms of CPU, and the writer blocks less
+ * too. A command that prints a line now and then is read at once, as before; the wait is never
+ * more than 1 ms.
  *
  * The readers of one command know each other: around each read, what its siblings' pipes hold
  * is passed on at once (before this read's bytes if the sibling is waiting, after if not), not
- * when the event loop comes to them (libuv first reads up to 32
- * buffers of the same pipe), so a stderr line lands within one read buffer of the stdout lines
- * printed about when it was, not a pipe's worth later. Only siblings that have printed anything
+ * when the event loop comes to them (libuv first reads up to 32 buffers of the same pipe), so a
+ * stderr line lands within a read buffer of the stdout lines printed about when it was, or a
+ * pipe's worth when the worker was too busy to read. Only siblings that have printed anything
  * are asked (an empty pipe costs a failed read, 5 µs).
  */
 export class PipeReader {
