@@ -9,7 +9,7 @@ import type { EncodedLogChunk, LogStream, Storage } from './storage.js';
 /** Where a writer's chunks go: the database on the master, the connection on a worker. */
 export type LogChunkSink = Pick<Storage, 'appendLogChunks' | 'finishLog'>;
 
-/** A chunk compressed elsewhere (by the worker): whole lines, deflated, and their streams. */
+/** A chunk compressed elsewhere (by the worker): whole lines, compressed, and their streams. */
 export interface PrecompressedChunk {
   lines: number;
   streams: string;
@@ -209,7 +209,7 @@ export class LogWriter {
       const buffer = this.chunk;
       this.chunk = undefined;
       const chunk = encodeLogChunk(this.nextLine, this.pendingLines, buffer ? buffer.subarray(0, bytes) : Buffer.concat(this.pieces, bytes), this.runs, this.compressor ??= chunkCompressor(this.codec));
-      // zlib is done with the bytes once their chunk is compressed: the buffer is filled again.
+      // Once the chunk is compressed its bytes are free: the buffer is filled again.
       if (buffer?.length === CHUNK_BUFFER_BYTES) {
         const reuse = () => void (this.spare.length < SPARE_CHUNK_BUFFERS && this.spare.push(buffer));
         chunk.then(reuse, reuse);

@@ -15,8 +15,8 @@ function loadFcntl(): Fcntl | null {
   fcntl = null;
   if (process.platform !== 'linux') return fcntl;
   try {
-    // koffi is CommonJS-first and loaded only where it is used: a worker on a platform without
-    // its prebuilt binary still runs, with the kernel's default pipes.
+    // Loaded synchronously and only where used: a worker on a platform without koffi's prebuilt
+    // binary still runs, with the kernel's default pipes.
     const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
     fcntl = koffi.load(null).func('int fcntl(int, int, ...)') as Fcntl;
   } catch {

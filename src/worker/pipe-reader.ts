@@ -48,7 +48,7 @@ export class PipeReader {
   private readonly buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
   /** `siblings`: the readers of the same command, this one included once constructed. */
-  constructor(private readonly fd: number, private readonly onData: (data: Buffer) => void, onClose: () => void, private readonly siblings: readonly PipeReader[] = []) {
+  constructor(private readonly fd: number, private readonly onData: (data: Buffer) => void, onClose: () => void, private readonly siblings: readonly PipeReader[]) {
     const buffer = this.buffer;
     this.socket = new Socket({
       fd, readable: true, writable: false,
