@@ -38,7 +38,11 @@ const SIGNATURES: readonly [RegExp, DetectedFormat][] = [
  * output: 0.2-0.5 ms instead of 6-16 ms). The alternatives are tried in order, so the first
  * signature that matches still decides.
  */
-const ANY_SIGNATURE = new RegExp(SIGNATURES.map(([re]) => `(${re.source})`).join('|'));
+const ANY_SIGNATURE = new RegExp(SIGNATURES.map(([re]) => {
+  // The sources are joined, so a flag would be lost without a word.
+  if (re.flags !== '') throw new Error(`format signature ${re} has flags; write them into the pattern`);
+  return `(${re.source})`;
+}).join('|'));
 /** The group of each signature in ANY_SIGNATURE, counting the groups inside the ones before it. */
 const SIGNATURE_GROUPS: readonly number[] = (() => {
   const groups: number[] = [];
