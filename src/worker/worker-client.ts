@@ -6,7 +6,7 @@ import { join, resolve, sep } from 'node:path';
 import WebSocket from 'ws';
 import { ProtocolConnection } from '../protocol/connection.js';
 import {
-  decodeMasterFrame, encodeOutputFrame, MAX_FRAME_BYTES, OUTPUT_BATCH_BYTES, OUTPUT_BATCH_MS, OUTPUT_WINDOW_BYTES, PROTOCOL_VERSION,
+  decodeMasterFrame, encodeOutputFrame, MAX_FRAME_BYTES, OUTPUT_BATCH_BYTES, OUTPUT_BATCH_INTERVAL_MS, OUTPUT_BATCH_MS, OUTPUT_WINDOW_BYTES, PROTOCOL_VERSION,
 } from '../protocol/messages.js';
 import type { CommandStartMessage, EncodedOutputPiece, LogStreamTag, MasterMessage, RawOutputPiece, WorkerInfo, WorkerOutgoing } from '../protocol/messages.js';
 import { webSocketTransport } from '../protocol/transports.js';
@@ -63,6 +63,9 @@ class CommandSession {
   private heldBytes = 0;
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
+  /** When the last batch of chunks went (performance.now()), and the wait for the next. */
+  private lastSent = -Infinity;
+  private intervalTimer: NodeJS.Timeout | undefined;
   private readonly writer: LogWriter;
   readonly runner: CommandRunner;
 
@@ -102,8 +105,8 @@ class CommandSession {
   }
 
   /**
-   * Like Nagle's algorithm: a chunk goes at once when nothing is unacknowledged; otherwise it
-   * waits for the next ack (one round trip to the master's database), joined by the chunks
+   * Like Nagle's algorithm: a chunk goes at once when nothing is unacknowledged and no batch went
+   * in the last OUTPUT_BATCH_INTERVAL_MS; otherwise it waits for both, joined by the chunks
    * compressed meanwhile, up to a quarter window of compressed bytes per frame. At full speed
    * that is a fraction of the frames, system calls, wake-ups, acks and the master's transactions
    * of a frame per chunk; when output trickles, nothing waits.
@@ -112,14 +115,30 @@ class CommandSession {
     const data = Buffer.from(c.content.buffer, c.content.byteOffset, c.content.byteLength);
     this.held.push({ lines: c.lastLine - c.firstLine + 1, streams: c.streams, rawBytes: c.rawBytes, data });
     this.heldBytes += data.length;
-    if (this.inFlight === 0 || this.heldBytes >= OUTPUT_WINDOW_BYTES / 4) this.sendHeld();
+    if (this.heldBytes >= OUTPUT_WINDOW_BYTES / 4) this.sendHeld();
+    else this.sendWhenDue();
     this.checkFlow();
   }
 
+  private sendWhenDue(): void {
+    if (this.held.length === 0 || this.inFlight > 0 || this.intervalTimer) return;
+    const wait = this.lastSent + OUTPUT_BATCH_INTERVAL_MS - performance.now();
+    if (wait <= 0) this.sendHeld();
+    else {
+      this.intervalTimer = setTimeout(() => {
+        this.intervalTimer = undefined;
+        this.sendWhenDue();
+      }, wait);
+    }
+  }
+
   private sendHeld(): void {
+    clearTimeout(this.intervalTimer);
+    this.intervalTimer = undefined;
     if (this.held.length === 0) return;
     const pieces = this.held;
     this.conn.sendFrame((seq) => encodeOutputFrame(seq, this.id, pieces));
+    this.lastSent = performance.now();
     this.inFlight += this.heldBytes;
     this.held = [];
     this.heldBytes = 0;
@@ -165,7 +184,7 @@ class CommandSession {
 
   ack(bytes: number): void {
     this.inFlight = Math.max(0, this.inFlight - bytes);
-    this.sendHeld();
+    this.sendWhenDue();
     this.checkFlow();
   }
 }

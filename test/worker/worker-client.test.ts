@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
-import { decodeWorkerFrame, OUTPUT_BATCH_BYTES, OUTPUT_WINDOW_BYTES, outputBytes, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { decodeWorkerFrame, OUTPUT_BATCH_BYTES, OUTPUT_BATCH_INTERVAL_MS, OUTPUT_WINDOW_BYTES, outputBytes, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { decodeLogChunk } from '../../src/storage/log-chunks.js';
 import type { WorkerMessage } from '../../src/protocol/messages.js';
 import { WorkerClient } from '../../src/worker/worker-client.js';
@@ -22,6 +22,8 @@ class ScriptedMaster {
   readonly server: WebSocketServer;
   sockets: WebSocket[] = [];
   frames: WorkerMessage[] = [];
+  /** When each output frame arrived (performance.now()), by command. */
+  outputTimes = new Map<string, number[]>();
   paths: string[] = [];
   autoAck = true;
   /** What the welcome says of LZ4 log chunks. */
@@ -40,6 +42,9 @@ class ScriptedMaster {
         this.frames.push(d.message);
         if (d.message.type === 'hello') this.send(ws, { type: 'welcome', re: d.message.seq, protocol: PROTOCOL_VERSION, heartbeatMs: 1000, master: 'scripted', lz4: this.lz4 });
         if (d.message.type === 'command.output') {
+          const times = this.outputTimes.get(d.message.commandId) ?? [];
+          times.push(performance.now());
+          this.outputTimes.set(d.message.commandId, times);
           // The frame's buffer is reused by ws for nothing else, but keep copies to be safe.
           d.message.chunks = d.message.chunks.map((c) => ({ ...c, data: Buffer.from(c.data) }));
           if (this.autoAck) this.ack(ws, d.message.commandId, d.message.chunks.reduce((n, c) => n + outputBytes(c), 0));
@@ -191,6 +196,22 @@ describe('WorkerClient', () => {
     assert.ok(expected.length > 12_000_000 && expected.endsWith('\ntail'));
     assert.equal(master.output('c6', 'o'), expected);
     assert.equal(master.output('c6', 'e'), 'err\n');
+  });
+
+  it('sends a pouring command\'s chunks in batches at most every OUTPUT_BATCH_INTERVAL_MS', async () => {
+    const ws = master.sockets[0]!;
+    // 100 MB of one repeated line: a hundred chunks, each a few KB compressed, so no batch
+    // reaches the quarter window that would send it at once.
+    master.send(ws, { type: 'command.start', commandId: 'c9', argv: ['sh', '-c', 'yes 0123456789abcdef | head -c 104857600'], workdir: 'b1', timeout: 30 });
+    const fin = await master.waitFor(isFinished('c9'), 20_000);
+    assert.equal(fin.exitCode, 0);
+    const pieces = master.frames.flatMap((f) => (f.type === 'command.output' && f.commandId === 'c9' ? f.chunks : []));
+    assert.equal(pieces.reduce((n, c) => n + ('rawBytes' in c ? c.rawBytes : c.data.length), 0), 104_857_600);
+    const times = master.outputTimes.get('c9')!;
+    const span = times.at(-1)! - times[0]!;
+    // Arrival can bunch frames sent apart (a busy test process), never spread them: a margin of 3.
+    assert.ok(times.length <= span / OUTPUT_BATCH_INTERVAL_MS + 3, `${times.length} frames in ${span.toFixed(0)} ms`);
+    assert.ok(pieces.length >= 2 * times.length, `${pieces.length} chunks in ${times.length} frames`);
   });
 
   it('passes a printed line on within 200 ms while the command keeps running (the live log)', async () => {
