@@ -2,8 +2,9 @@
 // back alone, chunks compressed by a worker written after the lines held, observers that retire.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ChunkDeflater, CHUNK_TARGET_BYTES, decodeLogChunk, chunkText } from '../../src/storage/log-chunks.js';
+import { chunkCompressor, ChunkDeflater, CHUNK_TARGET_BYTES, decodeLogChunk, chunkText } from '../../src/storage/log-chunks.js';
 import { LogWriter } from '../../src/storage/log-writer.js';
 import type { EncodedLogChunk } from '../../src/storage/storage.js';
 
@@ -38,6 +39,28 @@ describe('LogWriter', () => {
       assert.equal(sink.chunks.map((c) => chunkText(c.content).toString()).join(''), text);
     }
     assert.deepEqual(decoded, [text, text]);
+  });
+
+  it('compresses LZ4 inline after a chunk that shrank 32 times or more, on the thread pool otherwise', async () => {
+    const compressor = chunkCompressor('lz4');
+    const repetitive = Buffer.from('0123456789\n'.repeat(100_000));
+    const random = Buffer.from(randomBytes(300_000).toString('hex').replace(/(.{64})/g, '$1\n'));
+    // Work on the thread pool cannot finish before the event loop turns; inline work finishes
+    // within a few microtasks.
+    async function compress(bytes: Buffer): Promise<{ inline: boolean; text: string }> {
+      let done = false;
+      const chunk = compressor.compress(bytes).then((c) => ((done = true), c));
+      for (let i = 0; i < 5; i++) await null;
+      const inline = done;
+      return { inline, text: chunkText(await chunk).toString() };
+    }
+    const inputs = [repetitive, repetitive, random, random, repetitive];
+    const seen: { inline: boolean; text: string }[] = [];
+    for (const bytes of inputs) seen.push(await compress(bytes));
+    compressor.close();
+    // The first has no chunk before it; a random one is compressed inline after a repetitive one.
+    assert.deepEqual(seen.map((s) => s.inline), [false, true, true, false, false]);
+    assert.deepEqual(seen.map((s) => s.text), inputs.map((b) => b.toString()));
   });
 
   it('writes chunks made elsewhere after the lines it holds, numbering on', async () => {
