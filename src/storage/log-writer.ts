@@ -4,6 +4,7 @@
 // 100 MB log is a million lines; the bytes are stored exactly as the command printed them.
 import { addRun, canUseLz4, chunkCompressor, CHUNK_TARGET_BYTES, encodeLogChunk, forEachLogLine } from './log-chunks.js';
 import type { ChunkCompressor } from './log-chunks.js';
+import { scanLines } from './line-scan.js';
 import type { EncodedLogChunk, LogStream, Storage } from './storage.js';
 
 /** Where a writer's chunks go: the database on the master, the connection on a worker. */
@@ -163,10 +164,13 @@ export class LogWriter {
     // the pipe reads or the protocol frames, copied once, into the chunk. (Handing the parts to
     // zlib one by one instead made each a thread-pool round trip: a Python loop's 8 KB writes
     // took (b') from 1.7x to 2.8-3.1x.)
-    if (this.onLine || parts.some((p) => p.includes(CR))) parts = [dropLineEndCRs(parts.length === 1 ? parts[0]! : Buffer.concat(parts))];
+    // Only the last part has newlines; the others are the pieces of an unfinished line.
+    const scan = scanLines(parts[parts.length - 1]!);
+    const count = scan.newlines;
+    if (this.onLine || scan.carriageReturn || parts.some((p, i) => i < parts.length - 1 && p.includes(CR))) {
+      parts = [dropLineEndCRs(parts.length === 1 ? parts[0]! : Buffer.concat(parts))];
+    }
     const last = parts[parts.length - 1]!;
-    let count = 0;
-    for (let i = last.indexOf(NL); i >= 0; i = last.indexOf(NL, i + 1)) count++;
     if (this.onLine) {
       const lines = last.toString('utf8').split('\n');
       lines.pop();
