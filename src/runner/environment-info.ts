@@ -46,7 +46,9 @@ function oneLine(text: string): string {
 /** The first line a command prints for its version, or why there is none. */
 function toolVersion(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
-    execFile(command, args, { env, timeout: timeoutMs, windowsHide: true }, (err, stdout, stderr) => {
+    // Asking a version leaves nothing behind: npm 10+ on Node 22+ otherwise starts a compile
+    // cache in $TMPDIR (which keel test reports as a leaked temporary file).
+    execFile(command, args, { env: { ...env, NODE_DISABLE_COMPILE_CACHE: '1' }, timeout: timeoutMs, windowsHide: true }, (err, stdout, stderr) => {
       const text = `${stdout}`.trim() || `${stderr}`.trim();
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') resolve('not found');
       else if (err && !text) resolve(`failed: ${oneLine(err.message).slice(0, 200)}`);

@@ -1,7 +1,7 @@
 // keel info with a real process: the JSON parses, has every key docs/keel-info.md documents (and
 // nothing undocumented), hides secrets, and reads dependency versions from the project's lockfile.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { collectEnvironmentInfo, redactEnvValue } from '../../src/runner/environment-info.js';
@@ -63,8 +63,11 @@ describe('keel info', () => {
       CI: 'true',
       UNRELATED_VARIABLE: 'not shown',
     };
-    // npm on Node 24 keeps a compile cache in the temporary directory: give it the suite's.
-    const r = await runKeel(['info', '--json'], dir, { ...env, TMPDIR: scratch(dir) });
+    // Nothing keel info runs may leave files in the temporary directory (npm on Node 22+ would
+    // start a compile cache there unless told not to).
+    const tmp = scratch(dir);
+    const r = await runKeel(['info', '--json'], dir, { ...env, TMPDIR: tmp });
+    assert.deepEqual(readdirSync(tmp), []);
     assert.equal(r.code, 0, r.stderr);
     const info = JSON.parse(r.stdout) as Record<string, string>;
     for (const value of Object.values(info)) assert.equal(typeof value, 'string');
