@@ -34,10 +34,11 @@
 // as log chunks it has cut and compressed itself (stored by the master as they are, a batch's
 // chunks in one transaction; up to a quarter of OUTPUT_WINDOW_BYTES of compressed bytes per
 // batch), the rest (an over-long line, the unfinished last line of a command) as printed, at
-// most OUTPUT_BATCH_BYTES per batch; output waits at most OUTPUT_BATCH_MS on the worker, plus
-// one ack or OUTPUT_BATCH_INTERVAL_MS after the previous batch when it is busy. The master answers every batch with `output.ack { commandId, bytes }`
-// once the batch is stored, `bytes` being the bytes the batch carried (compressed chunks and raw
-// pieces as sent: what either side holds of it). The worker keeps at most OUTPUT_WINDOW_BYTES
+// most OUTPUT_BATCH_BYTES per batch; output waits at most OUTPUT_BATCH_MS on the worker, plus,
+// when it is busy, one ack and OUTPUT_BATCH_INTERVAL_MS after the previous batch. The master
+// answers every batch with `output.ack { commandId, bytes }` once the batch is stored, `bytes`
+// being the bytes the batch carried (compressed chunks and raw pieces as sent: what either side
+// holds of it). The worker keeps at most OUTPUT_WINDOW_BYTES
 // unacknowledged or waiting for compression per command and stops reading the command's pipes
 // until acks arrive, so neither side's memory grows with the size of a log.
 //
@@ -203,7 +204,7 @@ export type FinishReason = z.infer<typeof finishReasonSchema>;
 export type HelloMessage = z.input<typeof helloSchema>;
 /** Output as printed, of one stream. */
 export interface RawOutputPiece { stream: LogStreamTag; data: Buffer }
-/** Whole lines cut and deflated by the worker; `data` is the compressed chunk. */
+/** Whole lines cut and compressed by the worker; `data` is the compressed chunk. */
 export interface EncodedOutputPiece { lines: number; streams: string; rawBytes: number; data: Buffer }
 export type OutputPiece = RawOutputPiece | EncodedOutputPiece;
 /** The bytes a piece carries: what the master acknowledges and the worker counts. */

@@ -49,7 +49,8 @@ const SIGNATURE_GROUPS: readonly number[] = (() => {
   let next = 1;
   for (const [re] of SIGNATURES) {
     groups.push(next);
-    next += 1 + (new RegExp(`${re.source}|`).exec('')!.length - 1);
+    // Its own group and those inside it: what an empty match of `source|` reports, whole match aside.
+    next += new RegExp(`${re.source}|`).exec('')!.length;
   }
   return groups;
 })();

@@ -1,7 +1,8 @@
 // Line-indexed compressed log chunks: how a log is cut, compressed and read back. A chunk holds
-// consecutive lines as plain text ("line\n" …), deflated as one, beside a short run-length list
-// of which stream each line came from ("o650e2o10": 650 stdout lines, 2 stderr, 10 stdout).
-// Keeping the text untouched means writing never rewrites it and the raw download is one inflate.
+// consecutive lines as plain text ("line\n" …), compressed as one, beside a short run-length
+// list of which stream each line came from ("o650e2o10": 650 stdout lines, 2 stderr, 10 stdout).
+// Keeping the text untouched means writing never rewrites it and the raw download decompresses
+// each chunk once.
 //
 // Two codecs. LZ4 (lz4-napi) where it loads: about a fifth of deflate's CPU on the output of a
 // fast command (100 MB of `yes`: 14 ms against 55-78 ms), which was most of what a worker spent
@@ -149,8 +150,8 @@ function* parseRuns(streams: string): Generator<[LogStream, number]> {
 }
 
 /**
- * Compresses a chunk's bytes (whole lines, each ending in "\n") off the main thread: the caller
- * keeps receiving output while zlib works on the thread pool.
+ * Compresses a chunk's bytes (whole lines, each ending in "\n"), on the thread pool unless the
+ * compressor finds inlining cheaper (chunkCompressor): the caller keeps receiving output meanwhile.
  */
 export async function encodeLogChunk(firstLine: number, lineCount: number, bytes: Buffer, runs: readonly [LogStream, number][], compressor: ChunkCompressor): Promise<EncodedLogChunk> {
   const streams = formatRuns(runs);

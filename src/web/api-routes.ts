@@ -39,7 +39,6 @@ const linesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
-
 function buildJson(b: BuildRecord) {
   return {
     id: b.id, builder: b.builder, number: b.number, worker: b.worker, requestId: b.requestId,

@@ -50,8 +50,9 @@ interface OutputChannels {
  * pipes: libuv makes those as UNIX socket pairs, and a program that writes its output in 8 KB
  * pieces (Python, most test runners) cost the worker a second of kernel time per 100 MB through
  * one, against 0.6 s through a FIFO; and Node's pipe streams allocate a new 64 KB buffer per
- * read, whose garbage collections were a fifth of the worker's CPU. A FIFO is also what a shell pipeline gives the command. The FIFOs come from a pool
- * (fifo-pool.ts); where none can be made, Node's pipes and their `data` events do.
+ * read, whose garbage collections were a fifth of the worker's CPU. A FIFO is also what a shell
+ * pipeline gives the command. The FIFOs come from a pool (fifo-pool.ts); where none can be made,
+ * Node's pipes and their `data` events do.
  */
 async function outputChannels(fifoRoot: string): Promise<OutputChannels> {
   const fds: number[] = [];
