@@ -137,7 +137,8 @@ async function linkChanges(
 }
 
 export class KyselyStorage implements Storage {
-  constructor(readonly db: Kysely<KeelDatabase>, readonly backend: Backend, private readonly onClose?: () => Promise<void>) {}
+  /** `beforeClose`: stops what else uses the database (SQLite's checkpoint thread) before it closes. */
+  constructor(readonly db: Kysely<KeelDatabase>, readonly backend: Backend, private readonly beforeClose?: () => Promise<void>) {}
 
   async upsertWorker(name: string, info: Record<string, unknown>, connected: boolean, now: number): Promise<void> {
     await this.db.insertInto('workers')
@@ -687,7 +688,7 @@ export class KyselyStorage implements Storage {
   }
 
   async close(): Promise<void> {
+    await this.beforeClose?.();
     await this.db.destroy();
-    await this.onClose?.();
   }
 }
