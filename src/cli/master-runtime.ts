@@ -1,5 +1,7 @@
 // Starts a master the way `keel master` and `keel up` do: config, storage, HTTP/WebSocket
 // server, and a clean shutdown on SIGINT/SIGTERM. The only place these concrete parts meet.
+import { createServer } from 'node:net';
+import { KeelError } from '../errors.js';
 import { loadConfig } from '../master/config-loader.js';
 import type { ResolvedConfig } from '../master/config.js';
 import { createMaster } from '../master/master.js';
@@ -38,6 +40,7 @@ export function consoleLog(prefix: string): MasterLog {
 export async function startMasterRuntime(options: MasterRuntimeOptions, log: MasterLog): Promise<MasterRuntime> {
   let config = await loadConfig(options.configPath);
   if (options.adjust) config = options.adjust(config);
+  await ensureCanListen(options.port, options.host);
   const storage = await openStorage(options.dbUrl);
   const master = createMaster({ storage, config, log, masterName: options.masterName, workdir: options.workdir });
   await master.start();
@@ -49,7 +52,7 @@ export async function startMasterRuntime(options: MasterRuntimeOptions, log: Mas
   } catch (err) {
     await master.close();
     await storage.close();
-    throw err;
+    throw listenError(err, options.host, options.port);
   }
   return {
     master, storage, web, port,
@@ -59,6 +62,31 @@ export async function startMasterRuntime(options: MasterRuntimeOptions, log: Mas
       await storage.close();
     },
   };
+}
+
+/**
+ * Binds the master's address for a moment before the master starts: starting ends the builds the
+ * database says this master was running (they were interrupted by its restart), so a master that
+ * cannot listen, such as a second `keel up` in the same folder, must fail before it does that to
+ * the one that is running.
+ */
+async function ensureCanListen(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(listenError(err, host, port)));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+function listenError(err: unknown, host: string, port: number): unknown {
+  const why = ({
+    EADDRINUSE: 'the port is in use (another Keel master?); choose another with --port',
+    EACCES: 'permission denied (ports below 1024 need privileges); choose another with --port',
+    EADDRNOTAVAIL: `${host} is no address of this machine; check --host`,
+    ENOTFOUND: `no such host ${host}; check --host`,
+  } as Record<string, string>)[(err as NodeJS.ErrnoException).code ?? ''];
+  return why === undefined ? err : new KeelError('KEEL_ERR_LISTEN', `cannot listen on ${host}:${port}: ${why}`, { cause: err });
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
