@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   KEEL_ERR_CONFIG_INVALID: 'The configuration has errors; each is listed with the path of its field.',
   KEEL_ERR_CONFIG_LOAD: 'The configuration file cannot be found, read or evaluated.',
   KEEL_ERR_STORAGE: 'The database cannot be opened, migrated or understood.',
+  KEEL_ERR_MASTER_RUNNING: 'A master of the same name already runs on the same SQLite database.',
   KEEL_ERR_LISTEN: 'The master cannot listen on its host and port: in use, not allowed, or no such address.',
   KEEL_ERR_PROTOCOL: 'A master/worker frame was malformed, unknown or out of order.',
   KEEL_ERR_WORKER_AUTH: 'A worker was refused: unknown name, wrong secret or protocol version.',

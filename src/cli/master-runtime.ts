@@ -1,6 +1,7 @@
 // Starts a master the way `keel master` and `keel up` do: config, storage, HTTP/WebSocket
 // server, and a clean shutdown on SIGINT/SIGTERM. The only place these concrete parts meet.
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { KeelError } from '../errors.js';
 import { loadConfig } from '../master/config-loader.js';
 import type { ResolvedConfig } from '../master/config.js';
@@ -10,6 +11,8 @@ import type { MasterLog } from '../master/master-deps.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { createWebServer } from '../web/server.js';
+import { acquireMasterLock } from './master-lock.js';
+import type { MasterLock } from './master-lock.js';
 import type { WebServer } from '../web/server.js';
 
 export interface MasterRuntimeOptions {
@@ -41,27 +44,42 @@ export async function startMasterRuntime(options: MasterRuntimeOptions, log: Mas
   let config = await loadConfig(options.configPath);
   if (options.adjust) config = options.adjust(config);
   await ensureCanListen(options.port, options.host);
-  const storage = await openStorage(options.dbUrl);
-  const master = createMaster({ storage, config, log, masterName: options.masterName, workdir: options.workdir });
-  await master.start();
-  if (config.authTokens.length === 0) log.warn('no auth.tokens in the config: write actions (force, stop, rebuild) are open to anyone who reaches the port');
-  const web = createWebServer({ master, log });
-  let port: number;
+  const lock = lockSqliteDatabase(options.dbUrl, options.masterName);
+  let storage: Storage | undefined;
+  let master: Master | undefined;
   try {
-    port = await web.listen(options.port, options.host);
+    storage = await openStorage(options.dbUrl);
+    master = createMaster({ storage, config, log, masterName: options.masterName, workdir: options.workdir });
+    await master.start();
+    if (config.authTokens.length === 0) log.warn('no auth.tokens in the config: write actions (force, stop, rebuild) are open to anyone who reaches the port');
+    const web = createWebServer({ master, log });
+    const port = await web.listen(options.port, options.host).catch((err: unknown) => {
+      throw listenError(err, options.host, options.port);
+    });
+    const [m, st] = [master, storage];
+    return {
+      master: m, storage: st, web, port,
+      async close() {
+        await m.close();
+        await web.close();
+        await st.close();
+        lock?.release();
+      },
+    };
   } catch (err) {
-    await master.close();
-    await storage.close();
-    throw listenError(err, options.host, options.port);
+    // Whatever failed, the first error is the one to report.
+    await master?.close().catch(() => {});
+    await storage?.close().catch(() => {});
+    lock?.release();
+    throw err;
   }
-  return {
-    master, storage, web, port,
-    async close() {
-      await master.close();
-      await web.close();
-      await storage.close();
-    },
-  };
+}
+
+/** The lock of a master on a SQLite file (master-lock.ts); PostgreSQL masters have none. */
+function lockSqliteDatabase(dbUrl: string, masterName: string): MasterLock | undefined {
+  if (!dbUrl.startsWith('sqlite:')) return undefined;
+  const path = dbUrl.slice('sqlite:'.length);
+  return path === ':memory:' ? undefined : acquireMasterLock(resolve(path), masterName);
 }
 
 /**
