@@ -7,6 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { KeelError } from '../errors.js';
+import { isProcessAlive } from '../process-alive.js';
 
 export interface MasterLock {
   /** Removes the file, if it is still this process's. */
@@ -25,16 +26,6 @@ function readHolder(path: string): { pid: number; host: string } | undefined {
     return Number.isInteger(n) && n > 0 ? { pid: n, host: host ?? '' } : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, as another user's process.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -61,7 +52,7 @@ export function acquireMasterLock(dbPath: string, masterName: string): MasterLoc
       }
     }
     const holder = readHolder(path);
-    if (holder && (holder.host !== hostname() || isAlive(holder.pid))) {
+    if (holder && (holder.host !== hostname() || isProcessAlive(holder.pid))) {
       const where = holder.host === hostname() ? `pid ${holder.pid}` : `pid ${holder.pid} on ${holder.host}`;
       throw new KeelError('KEEL_ERR_MASTER_RUNNING',
         `a master named "${masterName}" already runs on this database (${where}): stop it first, or start this one with another name or database; if that process is no Keel master, delete ${path}`);
