@@ -6,20 +6,23 @@
 // instead, while the master goes on writing (bench/ci/sqlite-checkpoints).
 import { Worker } from 'node:worker_threads';
 
-/**
- * How often the thread checkpoints. One with nothing to copy does no I/O; while output pours, each
- * copies at most this long's worth, which also bounds what the backstop below is left to copy.
- */
+/** How often the thread looks at how much of the log waits: one read of the -shm file. */
 export const CHECKPOINT_INTERVAL_MS = 100;
+/**
+ * The thread checkpoints once the log holds this many pages, as SQLite does after a commit by
+ * default. A checkpoint syncs both files even for a few pages: checkpointing at every look, a
+ * master busy with small commits (build and step rows) synced up to 20 times a second, where
+ * SQLite's way syncs twice per 4 MB of log.
+ */
+export const DEFAULT_WAL_PAGES = 1000;
 /**
  * The master's own checkpoint while the thread runs. The log starts over only when a commit
  * finds it all copied back, so while commits come faster than a checkpoint takes, it grows (at
  * 20 MB a second of stored chunks here, not at 6); at this size (40 MB) a commit checkpoints by
- * itself: one stall of 40-45 ms where SQLite's default made ten of 13-20 ms. SQLite's default,
+ * itself: one stall of 40-50 ms where SQLite's default made ten of 13-20 ms. SQLite's default,
  * 1,000 pages, comes back when the thread cannot run.
  */
 export const BACKSTOP_WAL_PAGES = 10_000;
-export const DEFAULT_WAL_PAGES = 1000;
 
 export interface WalCheckpointer {
   /** Ends the thread and closes its connection; resolves once it is gone. */
@@ -30,8 +33,9 @@ export interface WalCheckpointer {
  * Starts checkpointing the database at `path` (in WAL mode) from a thread. `onLost` is called if
  * the thread cannot open the database or dies: the caller then checkpoints by itself again.
  */
-export function startWalCheckpointer(path: string, onLost: (err: Error) => void, intervalMs = CHECKPOINT_INTERVAL_MS): WalCheckpointer {
-  const worker = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), { workerData: { path, intervalMs } });
+export function startWalCheckpointer(path: string, onLost: (err: Error) => void, options: { intervalMs?: number; thresholdPages?: number } = {}): WalCheckpointer {
+  const workerData = { path, intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS, thresholdPages: options.thresholdPages ?? DEFAULT_WAL_PAGES };
+  const worker = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), { workerData });
   // Never what keeps the master running.
   worker.unref();
   let stopping = false;

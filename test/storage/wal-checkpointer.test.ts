@@ -24,7 +24,7 @@ test('the thread copies the log into the database while the writer never checkpo
   t.after(() => db.close());
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x BLOB)');
   const lost: Error[] = [];
-  const checkpointer = startWalCheckpointer(path, (err) => lost.push(err), 20);
+  const checkpointer = startWalCheckpointer(path, (err) => lost.push(err), { intervalMs: 20, thresholdPages: 16 });
   const insert = db.prepare('INSERT INTO t VALUES (?)');
   keptAlive.push(db, insert);
   // 8 MB in 16 transactions: with no checkpoint at all it all stays in the -wal file.
@@ -41,6 +41,30 @@ test('the thread copies the log into the database while the writer never checkpo
   assert.deepEqual(lost, []);
 });
 
+test('the thread waits until the pages waiting reach its threshold, read from the wal-index', async (t) => {
+  const path = join(tempDir(t), 'db.sqlite');
+  const db = new Database(path);
+  t.after(() => db.close());
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x BLOB)');
+  const checkpointer = startWalCheckpointer(path, () => {}, { intervalMs: 10, thresholdPages: 1000 });
+  t.after(() => checkpointer.stop());
+  const insert = db.prepare('INSERT INTO t VALUES (?)');
+  keptAlive.push(db, insert);
+  const write = (rows: number) => db.transaction(() => {
+    for (let j = 0; j < rows; j++) insert.run(Buffer.alloc(4000, j));
+  })();
+  const before = statSync(path).size;
+  // About 500 pages: under the threshold, so twenty looks later they are still only in the log.
+  write(500);
+  await sleep(200);
+  assert.equal(statSync(path).size, before, 'the thread checkpointed under its threshold');
+  // Past it: copied back within a few looks.
+  write(700);
+  const deadline = Date.now() + 10_000;
+  while (statSync(path).size < 4_000_000 && Date.now() < deadline) await sleep(10);
+  assert.ok(statSync(path).size >= 4_000_000, `database file ${statSync(path).size} bytes: no checkpoint past the threshold`);
+});
+
 test('a thread that cannot open the database says so, and the caller checkpoints again', async (t) => {
   const path = join(tempDir(t), 'missing', 'db.sqlite');
   const lost = await new Promise<Error>((resolve, reject) => {
@@ -49,7 +73,7 @@ test('a thread that cannot open the database says so, and the caller checkpoints
     const checkpointer = startWalCheckpointer(path, (err) => {
       clearTimeout(timer);
       resolve(err);
-    }, 20);
+    }, { intervalMs: 20 });
     t.after(() => checkpointer.stop());
   });
   assert.match(lost.message, /directory does not exist|unable to open|exited/);
