@@ -137,8 +137,7 @@ async function linkChanges(
 }
 
 export class KyselyStorage implements Storage {
-  /** `beforeClose`: stops what else uses the database (SQLite's checkpoint thread) before it closes. */
-  constructor(readonly db: Kysely<KeelDatabase>, readonly backend: Backend, private readonly beforeClose?: () => Promise<void>) {}
+  constructor(readonly db: Kysely<KeelDatabase>, readonly backend: Backend, private readonly onClose?: () => Promise<void>) {}
 
   async upsertWorker(name: string, info: Record<string, unknown>, connected: boolean, now: number): Promise<void> {
     await this.db.insertInto('workers')
@@ -688,7 +687,7 @@ export class KyselyStorage implements Storage {
   }
 
   async close(): Promise<void> {
-    await this.beforeClose?.();
     await this.db.destroy();
+    await this.onClose?.();
   }
 }

@@ -9,22 +9,19 @@ import pg from 'pg';
 import { KeelError } from '../errors.js';
 import { KyselyStorage } from './kysely-storage.js';
 import { migrateToLatest } from './migrations.js';
-import { BACKSTOP_WAL_PAGES, DEFAULT_WAL_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
 import type { KeelDatabase } from './schema.js';
 import type { Storage } from './storage.js';
 
 export interface OpenStorageOptions {
   /** PostgreSQL only: the schema to use (created if missing), e.g. one per test run. */
   schema?: string;
-  /** SQLite only: checkpoint the WAL from a thread (the default), not inside the master's commits. */
-  checkpointThread?: boolean;
 }
 
 const PG_INT8 = 20;
 const PG_NUMERIC = 1700;
 
 export async function openStorage(url: string, options: OpenStorageOptions = {}): Promise<Storage> {
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.checkpointThread ?? true);
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, options.schema);
   throw new KeelError('KEEL_ERR_STORAGE', `unknown database URL "${url}": use sqlite:PATH or postgres://…`);
 }
@@ -56,7 +53,7 @@ function statementCache(sqlite: Database.Database): SqliteDatabase {
   };
 }
 
-async function openSqlite(path: string, checkpointThread: boolean): Promise<Storage> {
+async function openSqlite(path: string): Promise<Storage> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let sqlite: Database.Database;
   try {
@@ -70,13 +67,7 @@ async function openSqlite(path: string, checkpointThread: boolean): Promise<Stor
   sqlite.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
   const db = new Kysely<KeelDatabase>({ dialect: new SqliteDialect({ database: statementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
-  if (path === ':memory:' || !checkpointThread) return new KyselyStorage(db, 'sqlite');
-  const checkpointer = startWalCheckpointer(path, () => {
-    // The thread is gone: commits checkpoint by themselves again, as SQLite does by default.
-    if (sqlite.open) sqlite.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_WAL_PAGES}`);
-  });
-  sqlite.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
-  return new KyselyStorage(db, 'sqlite', () => checkpointer.stop());
+  return new KyselyStorage(db, 'sqlite');
 }
 
 async function openPostgres(url: string, schema: string | undefined): Promise<Storage> {
