@@ -11,9 +11,9 @@ import type { MasterLog } from '../master/master-deps.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { createWebServer } from '../web/server.js';
+import type { WebServer } from '../web/server.js';
 import { acquireMasterLock } from './master-lock.js';
 import type { MasterLock } from './master-lock.js';
-import type { WebServer } from '../web/server.js';
 
 export interface MasterRuntimeOptions {
   configPath: string;
@@ -56,13 +56,14 @@ export async function startMasterRuntime(options: MasterRuntimeOptions, log: Mas
     const port = await web.listen(options.port, options.host).catch((err: unknown) => {
       throw listenError(err, options.host, options.port);
     });
-    const [m, st] = [master, storage];
+    // Constants for the closure: the lets above are for the clean-up below.
+    const [started, opened] = [master, storage];
     return {
-      master: m, storage: st, web, port,
+      master: started, storage: opened, web, port,
       async close() {
-        await m.close();
+        await started.close();
         await web.close();
-        await st.close();
+        await opened.close();
         lock?.release();
       },
     };
@@ -90,10 +91,10 @@ function lockSqliteDatabase(dbUrl: string, masterName: string): MasterLock | und
  */
 async function ensureCanListen(port: number, host: string): Promise<void> {
   if (port === 0) return;
-  await new Promise<void>((resolve, reject) => {
+  await new Promise<void>((free, taken) => {
     const probe = createServer();
-    probe.once('error', (err) => reject(listenError(err, host, port)));
-    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+    probe.once('error', (err) => taken(listenError(err, host, port)));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => free()));
   });
 }
 
