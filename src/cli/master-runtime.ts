@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../master/config.js';
 import { createMaster } from '../master/master.js';
 import type { Master } from '../master/master.js';
 import type { MasterLog } from '../master/master-deps.js';
-import { openStorage } from '../storage/open-storage.js';
+import { openStorage, sqliteFile } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { createWebServer } from '../web/server.js';
 import type { WebServer } from '../web/server.js';
@@ -76,11 +76,10 @@ export async function startMasterRuntime(options: MasterRuntimeOptions, log: Mas
   }
 }
 
-/** The lock of a master on a SQLite file (master-lock.ts); PostgreSQL masters have none. */
+/** The lock of a master on a SQLite file (master-lock.ts); PostgreSQL and in-memory masters have none. */
 function lockSqliteDatabase(dbUrl: string, masterName: string): MasterLock | undefined {
-  if (!dbUrl.startsWith('sqlite:')) return undefined;
-  const path = dbUrl.slice('sqlite:'.length);
-  return path === ':memory:' ? undefined : acquireMasterLock(resolve(path), masterName);
+  const path = sqliteFile(dbUrl);
+  return path === undefined ? undefined : acquireMasterLock(resolve(path), masterName);
 }
 
 /**

@@ -20,8 +20,18 @@ export interface OpenStorageOptions {
 const PG_INT8 = 20;
 const PG_NUMERIC = 1700;
 
+const SQLITE_SCHEME = 'sqlite:';
+const SQLITE_MEMORY = ':memory:';
+
+/** The file a `sqlite:` URL names; undefined for an in-memory database or another kind of URL. */
+export function sqliteFile(url: string): string | undefined {
+  if (!url.startsWith(SQLITE_SCHEME)) return undefined;
+  const path = url.slice(SQLITE_SCHEME.length);
+  return path === SQLITE_MEMORY ? undefined : path;
+}
+
 export async function openStorage(url: string, options: OpenStorageOptions = {}): Promise<Storage> {
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+  if (url.startsWith(SQLITE_SCHEME)) return openSqlite(sqliteFile(url) ?? SQLITE_MEMORY);
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, options.schema);
   throw new KeelError('KEEL_ERR_STORAGE', `unknown database URL "${url}": use sqlite:PATH or postgres://…`);
 }
@@ -54,7 +64,7 @@ function statementCache(sqlite: Database.Database): SqliteDatabase {
 }
 
 async function openSqlite(path: string): Promise<Storage> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== SQLITE_MEMORY) mkdirSync(dirname(path), { recursive: true });
   let sqlite: Database.Database;
   try {
     sqlite = new Database(path);
