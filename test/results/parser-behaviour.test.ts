@@ -104,7 +104,11 @@ test('detection names each tool from one telling line and nothing from prose', (
     ['0:00:00 load avg: 5.44 Run 2 test files sequentially', 'regrtest'],
     ['<?xml version="1.0"?>', 'junit'],
     ['{"numTotalTests": 3,', 'json'],
+    ['..X...X', 'node'],
+    ['ok\texample.com/pkg\t0.012s', 'go'],
     ['Hello, this build log only compiles things.', undefined],
+    ['0'.repeat(99), undefined],
+    ['aGVsbG8sIHdvcmxkLnB5Ojp0ZXN0IFBBU1NFRA==', undefined],
     ['', undefined],
   ];
   for (const [line, format] of cases) assert.equal(detectFormat(`npm warn something\n${line}\n`), format, line);
