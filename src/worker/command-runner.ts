@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { takeFifos } from './fifo-pool.js';
 import { PipeReader } from './pipe-reader.js';
+import { canPosixSpawn, spawnInSession } from './posix-spawn.js';
+import type { SpawnedCommand } from './posix-spawn.js';
 import type { FinishReason, LogStreamTag } from '../protocol/messages.js';
 
 export interface CommandSpec {
@@ -38,7 +40,7 @@ interface OutputChannels {
   /** For spawn's stdio[1] and stdio[2]: the write ends of FIFOs, or 'pipe'. */
   stdio: [number | 'pipe', number | 'pipe'];
   /** Starts reading once the child exists; `onData`'s bytes are valid only during the call. */
-  open(child: ChildProcess, onData: (tag: 'o' | 'e', data: Buffer) => void, onClose: () => void): { pause(): void; resume(): void }[];
+  open(child: ChildProcess | SpawnedCommand, onData: (tag: 'o' | 'e', data: Buffer) => void, onClose: () => void): { pause(): void; resume(): void }[];
   /** Closes the worker's copies of the write ends: after spawn, the child holds its own. */
   release(): void;
   /** Closes everything: the command never started. */
@@ -106,8 +108,28 @@ async function outputChannels(fifoRoot: string): Promise<OutputChannels> {
   }
 }
 
+/**
+ * Starts the command in a session of its own (its process group is what a kill signals):
+ * through posix_spawn where the output goes to FIFOs and glibc is here (posix-spawn.ts says why),
+ * else through Node's spawn with `detached`, which forks.
+ */
+function startCommand(spec: CommandSpec, stdio: OutputChannels['stdio']): ChildProcess | SpawnedCommand {
+  const [stdout, stderr] = stdio;
+  if (typeof stdout === 'number' && typeof stderr === 'number' && canPosixSpawn()) {
+    return spawnInSession({ argv: spec.argv, cwd: spec.cwd, env: spec.env, stdout, stderr });
+  }
+  return spawn(spec.argv[0] ?? 'false', spec.argv.slice(1), {
+    cwd: spec.cwd,
+    env: spec.env,
+    // detached makes the child the leader of a new process group, so the whole tree it
+    // starts (make, its compilers, a test's servers) can be signalled as one.
+    detached: true,
+    stdio: ['ignore', ...stdio],
+  });
+}
+
 export class CommandRunner {
-  private child: ChildProcess | undefined;
+  private child: ChildProcess | SpawnedCommand | undefined;
   private readers: { pause(): void; resume(): void }[] = [];
   private paused = false;
   private killReason: { reason: FinishReason; message: string } | undefined;
@@ -195,16 +217,9 @@ export class CommandRunner {
       return { exitCode: null, signal: null, reason: this.killReason.reason, message: this.killReason.message, durationMs: Date.now() - this.started };
     }
     return new Promise((resolve) => {
-      let child: ChildProcess;
+      let child: ChildProcess | SpawnedCommand;
       try {
-        child = spawn(this.spec.argv[0] ?? 'false', this.spec.argv.slice(1), {
-          cwd: this.spec.cwd,
-          env: this.spec.env,
-          // detached makes the child the leader of a new process group, so the whole tree it
-          // starts (make, its compilers, a test's servers) can be signalled as one.
-          detached: true,
-          stdio: ['ignore', ...channels.stdio],
-        });
+        child = startCommand(this.spec, channels.stdio);
       } catch (err) {
         channels.discard();
         resolve({ exitCode: null, signal: null, reason: 'spawnFailed', message: (err as Error).message, durationMs: 0 });
