@@ -103,6 +103,30 @@ describe('LogWriter', () => {
     assert.equal(sink.chunks.at(-1)!.lastLine, 40_000);
   });
 
+  it('keeps the logs of writers that share the free chunk buffers apart', async () => {
+    // Two commands pouring at once on one worker, then a third after them, all transientInput.
+    const run = async (name: string) => {
+      const sink = memorySink();
+      const writer = new LogWriter(sink, 1);
+      writer.transientInput = true;
+      const read = Buffer.alloc(100 * 1024);
+      const all = Buffer.from(Array.from({ length: 30_000 }, (_, i) => `${name} ${i} ${'z'.repeat(i % 70)}`).join('\n') + '\n');
+      for (let at = 0; at < all.length; at += read.length) {
+        const n = all.copy(read, 0, at, at + read.length);
+        const p = writer.append('o', read.subarray(0, n));
+        read.fill(0x21);
+        await p;
+      }
+      await writer.finish();
+      return { sent: all.toString(), stored: sink.chunks.map((c) => chunkText(c.content).toString()).join(''), chunks: sink.chunks.length };
+    };
+    const results = [...await Promise.all([run('first'), run('second')]), await run('third')];
+    for (const r of results) {
+      assert.ok(r.chunks >= 2, `${r.chunks} chunks`);
+      assert.equal(r.stored, r.sent);
+    }
+  });
+
   it('stops splitting lines for an observer that says it has seen enough', async () => {
     const seen: string[] = [];
     const writer = new LogWriter(memorySink(), 1, 0, (_s, text) => (seen.push(text), seen.length < 2 ? undefined : false));
