@@ -107,26 +107,30 @@ if (!only) {
 // floor for anything that handles the output in Node.
 const ROUNDS = Number(process.env['KEEL_BENCH_ROUNDS'] ?? 3);
 /**
- * The raw commands run from a helper process, timed there. Spawned from this process, which is
- * the master, each fork(2) would mark the master's memory copy-on-write, and the master would
- * pay a page fault for every page it then wrote during Keel's round (1,000-2,000 per round, at
- * 11-16 µs each on this VM): a cost of the bench's own raw runs, which a master never has.
+ * The raw commands, and curl for (f), run from a helper process and are timed there. Spawned
+ * from this process, which is the master, each fork(2) would mark the master's memory
+ * copy-on-write, and the master would pay a page fault for every page it then wrote during
+ * Keel's round (1,000-2,000 per round of (b), at 11-16 µs each on this VM; tens of thousands
+ * during (f)): a cost of the bench's own commands, which a master never has.
  */
 const rawRunner = spawn(process.execPath, ['-e', `
   const { spawnSync } = require('node:child_process');
   require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
     const t0 = performance.now();
-    spawnSync('sh', ['-c', JSON.parse(line)]);
-    process.stdout.write(JSON.stringify(performance.now() - t0) + '\\n');
+    const { stdout } = spawnSync('sh', ['-c', JSON.parse(line)], { encoding: 'utf8' });
+    process.stdout.write(JSON.stringify([performance.now() - t0, stdout]) + '\\n');
   });
 `], { stdio: ['pipe', 'pipe', 'inherit'] });
 process.on('exit', () => rawRunner.kill('SIGTERM'));
-const rawTimes = (await import('node:readline')).createInterface({ input: rawRunner.stdout! })[Symbol.asyncIterator]();
-async function timedRaw(command: string): Promise<number> {
+const rawResults = (await import('node:readline')).createInterface({ input: rawRunner.stdout! })[Symbol.asyncIterator]();
+/** Runs `command` with sh in the helper: how long it took (ms) and what it printed. */
+async function runRaw(command: string): Promise<{ ms: number; stdout: string }> {
   rawRunner.stdin!.write(`${JSON.stringify(command)}\n`);
-  const { value } = await rawTimes.next();
-  return JSON.parse(value as string) as number;
+  const { value } = await rawResults.next();
+  const [ms, stdout] = JSON.parse(value as string) as [number, string];
+  return { ms, stdout };
 }
+const timedRaw = async (command: string) => (await runRaw(command)).ms;
 const NODE_READER = `${JSON.stringify(process.execPath)} -e 'process.stdin.on("data", () => {})'`;
 let rawMs = Infinity;
 let nodeMs = Infinity;
@@ -157,20 +161,19 @@ const bigBuild = await storage.getBuild(big.buildId);
 
 // (f) A client in another process, as a user's would be (curl when there is one).
 const rawUrl = `${base}/builds/${big.buildId}/steps/0/logs/stdio/raw`;
-const hasCurl = spawnSync('curl', ['--version']).status === 0;
-const f0 = performance.now();
+const hasCurl = (await runRaw('curl --version > /dev/null 2>&1 && echo yes')).stdout.trim() === 'yes';
 let downloaded = 0;
+let fMs: number;
 if (hasCurl) {
-  const curl = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{size_download}', rawUrl]);
-  let out = '';
-  curl.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => curl.once('exit', r));
-  downloaded = Number(out);
+  const curl = await runRaw(`curl -s -o /dev/null -w '%{size_download}' '${rawUrl}'`);
+  fMs = curl.ms;
+  downloaded = Number(curl.stdout);
 } else {
+  const f0 = performance.now();
   const res = await fetch(rawUrl);
   for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) downloaded += piece.length;
+  fMs = performance.now() - f0;
 }
-const fMs = performance.now() - f0;
 
 // (b') the same through a Python loop, raw and as a step.
 let pyRatio = '';
