@@ -41,11 +41,12 @@ let libc: Libc | null | undefined;
 function loadLibc(): Libc | null {
   if (libc !== undefined) return libc;
   libc = null;
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  if (process.platform !== 'linux' || !header?.glibcVersionRuntime) return libc;
+  if (process.platform !== 'linux') return libc;
   try {
     const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
     const c = koffi.load(null);
+    // glibc's own function: elsewhere (musl) the flag values below may differ, so it throws.
+    c.func('const char *gnu_get_libc_version()');
     libc = {
       posixSpawn: c.func('int posix_spawn(_Out_ int *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)'),
       waitpid: c.func('int waitpid(int pid, _Out_ int *status, int options)'),
