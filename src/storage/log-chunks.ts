@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { constants, createDeflateRaw, inflateRawSync } from 'node:zlib';
 import type { DeflateRaw } from 'node:zlib';
 import { KeelError } from '../errors.js';
+import { decodeLz4Block } from './lz4-block.js';
 import type { EncodedLogChunk, LogLine, LogStream } from './storage.js';
 
 /** BFINAL 1 and BTYPE 3 (reserved) in the first three bits: never a valid raw deflate stream. */
@@ -75,12 +76,27 @@ export function chunkCompressor(codec: 'lz4' | 'deflate'): ChunkCompressor {
   };
 }
 
-/** A chunk's bytes, whichever codec wrote them. */
-function uncompressChunk(content: Uint8Array): Buffer {
+/** LZ4 never shrinks anything more than this (a match of 4 bytes and more costs one byte per 255). */
+const LZ4_MAX_RATIO = 255;
+
+/**
+ * A chunk's bytes, whichever codec wrote them. `take` gives memory to decode into (at least
+ * `size` bytes) where Keel decodes itself: a caller that reuses its buffers spares the process
+ * fresh memory for every chunk.
+ */
+function uncompressChunk(content: Uint8Array, take?: (size: number) => Buffer): Buffer {
   if (content[0] !== LZ4_MARK) return inflateRawSync(content);
+  // lz4-napi's block: the decoded size (4 bytes, little-endian), then the LZ4 block.
+  const body = content.length - 5;
+  const size = body < 0 ? -1 : (content[1]! | (content[2]! << 8) | (content[3]! << 16) | (content[4]! << 24)) >>> 0;
+  if (size < 0 || size > (body + 1) * LZ4_MAX_RATIO) throw new KeelError('KEEL_ERR_STORAGE', 'a stored log chunk is corrupt (LZ4: bad size)');
   const l = loadLz4();
-  if (!l) throw new KeelError('KEEL_ERR_STORAGE', 'this log chunk is LZ4-compressed and lz4-napi does not load here: install Keel where its native binary exists to read it');
-  return l.uncompressSync(content.subarray(1));
+  // Repetitive output decodes faster here than through lz4-napi (lz4-block.ts), and anything
+  // decodes here where lz4-napi does not load.
+  if (l && size < body * INLINE_LZ4_RATIO) return l.uncompressSync(content.subarray(1));
+  const out = take?.(size) ?? Buffer.allocUnsafe(size);
+  if (decodeLz4Block(content, 5, out) !== size) throw new KeelError('KEEL_ERR_STORAGE', 'a stored log chunk is corrupt (LZ4: wrong size)');
+  return out.length === size ? out : out.subarray(0, size);
 }
 
 /** A final, empty, fixed-Huffman block: ends a raw deflate stream after a flush. */
@@ -195,7 +211,10 @@ export function forEachLogLine(content: Uint8Array, streams: string, fn: (stream
   }
 }
 
-/** The chunk's lines as plain text, newlines included: exactly what the command printed. */
-export function chunkText(content: Uint8Array): Buffer {
-  return uncompressChunk(content);
+/**
+ * The chunk's lines as plain text, newlines included: exactly what the command printed. `take`:
+ * see uncompressChunk; the result may be a view of what it gave.
+ */
+export function chunkText(content: Uint8Array, take?: (size: number) => Buffer): Buffer {
+  return uncompressChunk(content, take);
 }

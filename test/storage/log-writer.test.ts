@@ -154,8 +154,10 @@ describe('LogWriter', () => {
 });
 
 describe('log chunks where lz4-napi does not load', () => {
-  it('deflates new chunks, reads deflate ones, and names the problem for an LZ4 one', () => {
-    const lz4Chunk = Buffer.from([0xff, 1, 2, 3]);
+  it('deflates new chunks, reads deflate ones and LZ4 ones written elsewhere, and refuses a corrupt LZ4 one', async () => {
+    const lz4Chunk = await chunkCompressor('lz4').compress(Buffer.from('written where lz4-napi loads\n'.repeat(50)));
+    assert.equal(lz4Chunk[0], 0xff, 'an LZ4 chunk');
+    const corruptChunk = Buffer.from([0xff, 1, 2, 3]);
     // A process in which requiring lz4-napi fails, as on a platform without its binary.
     const script = `
       const Module = require('node:module');
@@ -168,15 +170,17 @@ describe('log chunks where lz4-napi does not load', () => {
         const c = m.chunkCompressor('lz4');
         const out = await c.compress(Buffer.from('a\\nb\\n'));
         let error = '';
-        try { m.chunkText(Buffer.from(${JSON.stringify([...lz4Chunk])})); } catch (e) { error = e.code + ': ' + e.message; }
-        console.log(JSON.stringify({ canUse: m.canUseLz4(), first: out[0], text: m.chunkText(out).toString(), error }));
+        try { m.chunkText(Buffer.from(${JSON.stringify([...corruptChunk])})); } catch (e) { error = e.code + ': ' + e.message; }
+        const lz4Text = m.chunkText(Buffer.from(${JSON.stringify([...lz4Chunk])})).toString();
+        console.log(JSON.stringify({ canUse: m.canUseLz4(), first: out[0], text: m.chunkText(out).toString(), lz4Text, error }));
       });`;
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const got = JSON.parse(r.stdout) as { canUse: boolean; first: number; text: string; error: string };
+    const got = JSON.parse(r.stdout) as { canUse: boolean; first: number; text: string; lz4Text: string; error: string };
     assert.equal(got.canUse, false);
     assert.notEqual(got.first, 0xff, 'a deflate chunk');
     assert.equal(got.text, 'a\nb\n');
-    assert.match(got.error, /^KEEL_ERR_STORAGE: this log chunk is LZ4-compressed and lz4-napi does not load here/);
+    assert.equal(got.lz4Text, 'written where lz4-napi loads\n'.repeat(50));
+    assert.match(got.error, /^KEEL_ERR_STORAGE: a stored log chunk is corrupt \(LZ4/);
   });
 });
