@@ -368,7 +368,7 @@ export class KyselyStorage implements Storage {
     return out;
   }
 
-  async *streamLogText(logId: number): AsyncIterable<Buffer> {
+  async *streamLogText(logId: number, take?: (size: number) => Buffer): AsyncIterable<Buffer> {
     let next = 0;
     for (;;) {
       const rows = await this.db.selectFrom('log_chunks').select(['first_line', 'last_line', 'content'])
@@ -376,7 +376,7 @@ export class KyselyStorage implements Storage {
         .orderBy('first_line').limit(RAW_PAGE_CHUNKS).execute();
       if (rows.length === 0) return;
       for (const row of rows) {
-        yield chunkText(row.content);
+        yield chunkText(row.content, take);
         next = row.last_line + 1;
       }
     }

@@ -302,8 +302,12 @@ export interface Storage {
   finishLog(logId: number): Promise<void>;
   /** Lines [first, first+count) — only the chunks that hold them are read and decompressed. */
   readLogLines(logId: number, first: number, count: number): Promise<LogLine[]>;
-  /** The log as plain text (no stream tags), chunk by chunk, never all in memory. */
-  streamLogText(logId: number): AsyncIterable<Buffer>;
+  /**
+   * The log as plain text (no stream tags), chunk by chunk, never all in memory. `take(size)`
+   * gives memory for a chunk's text where it is decoded here (a piece may be a view of it): a
+   * caller that reuses buffers once they are written spares fresh memory for every chunk.
+   */
+  streamLogText(logId: number, take?: (size: number) => Buffer): AsyncIterable<Buffer>;
 
   /** Stores a build's test outcomes in one transaction: all of them or none. */
   addTestOutcomes(outcomes: readonly NewTestOutcome[]): Promise<void>;

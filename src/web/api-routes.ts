@@ -1,7 +1,6 @@
 // The REST API under /api/v1 and its live event stream. Reads are open; writes need a bearer
 // token from the config's auth.tokens. Shapes are documented in docs/api.md.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { KeelError } from '../errors.js';
@@ -10,6 +9,7 @@ import { RESULTS } from '../master/results.js';
 import type { BuildRecord, StepRecord } from '../storage/storage.js';
 import type { MasterLog } from '../master/master-deps.js';
 import { changeJson, registerChangeRoutes } from './change-routes.js';
+import { sendLogText } from './log-text-response.js';
 import { idParam, parseInput } from './request-input.js';
 import { registerTestRoutes } from './test-routes.js';
 
@@ -174,8 +174,10 @@ export function registerApiRoutes(app: FastifyInstance, master: Master, log: Mas
 
   app.get<{ Params: { id: string; step: string; log: string } }>('/api/v1/builds/:id/steps/:step/logs/:log/raw', async (req, reply) => {
     const log = await findLog(req.params);
-    // Chunk by chunk from the database to the socket; the stream's back-pressure paces the reads.
-    return reply.type('text/plain; charset=utf-8').send(Readable.from(storage.streamLogText(log.id)));
+    // Chunk by chunk from the database to the socket, paced by the socket (log-text-response.ts).
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    await sendLogText(reply.raw, (take) => storage.streamLogText(log.id, take));
   });
 
   app.get('/api/v1/workers', async () => {
