@@ -76,6 +76,31 @@ export function chunkCompressor(codec: 'lz4' | 'deflate'): ChunkCompressor {
   };
 }
 
+/**
+ * Memory the chunks read here and only here are decoded into, reused: their text is copied out
+ * (as strings) before the next chunk. Fresh memory for each costs page faults (see lz4-block.ts):
+ * the master reads the first chunk of every shell step to tell whether it is a test run.
+ */
+let scratch: Buffer | undefined;
+let scratchInUse = false;
+/** Bigger chunks than this (a worker's are about 1 MB) get memory of their own. */
+const SCRATCH_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Runs `use` on the chunk's text in the scratch buffer (or fresh memory when it is taken or too small). */
+function withChunkText<T>(content: Uint8Array, use: (raw: Buffer) => T): T {
+  if (scratchInUse) return use(uncompressChunk(content));
+  scratchInUse = true;
+  try {
+    return use(uncompressChunk(content, (size) => {
+      if (size > SCRATCH_MAX_BYTES) return Buffer.allocUnsafe(size);
+      if (!scratch || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, CHUNK_TARGET_BYTES * 2));
+      return scratch;
+    }));
+  } finally {
+    scratchInUse = false;
+  }
+}
+
 /** LZ4 never shrinks anything more than this (a match of 4 bytes and more costs one byte per 255). */
 const LZ4_MAX_RATIO = 255;
 
@@ -176,7 +201,7 @@ export async function encodeLogChunk(firstLine: number, lineCount: number, bytes
 }
 
 export function decodeLogChunk(firstLine: number, content: Uint8Array, streams: string): LogLine[] {
-  const raw = uncompressChunk(content).toString('utf8');
+  const raw = withChunkText(content, (text) => text.toString('utf8'));
   const out: LogLine[] = [];
   let start = 0;
   let n = firstLine;
@@ -199,16 +224,17 @@ export function decodeLogChunk(firstLine: number, content: Uint8Array, streams: 
 export function forEachLogLine(content: Uint8Array, streams: string, fn: (stream: LogStream, text: string) => boolean): void {
   // Each line is decoded from the bytes on its own: no string of the whole chunk, which every
   // line sliced from it (and kept by an observer) would keep alive.
-  const raw = uncompressChunk(content);
-  let start = 0;
-  for (const [stream, count] of parseRuns(streams)) {
-    for (let i = 0; i < count && start < raw.length; i++) {
-      let end = raw.indexOf(10, start);
-      if (end < 0) end = raw.length;
-      if (!fn(stream, raw.toString('utf8', start, end))) return;
-      start = end + 1;
+  withChunkText(content, (raw) => {
+    let start = 0;
+    for (const [stream, count] of parseRuns(streams)) {
+      for (let i = 0; i < count && start < raw.length; i++) {
+        let end = raw.indexOf(10, start);
+        if (end < 0) end = raw.length;
+        if (!fn(stream, raw.toString('utf8', start, end))) return;
+        start = end + 1;
+      }
     }
-  }
+  });
 }
 
 /**

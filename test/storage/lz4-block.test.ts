@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { chunkText } from '../../src/storage/log-chunks.js';
+import { chunkText, decodeLogChunk, forEachLogLine } from '../../src/storage/log-chunks.js';
 import { decodeLz4Block } from '../../src/storage/lz4-block.js';
 
 const lz4 = createRequire(import.meta.url)('lz4-napi') as { compressSync(b: Buffer): Buffer };
@@ -48,6 +48,22 @@ describe('decodeLz4Block', () => {
     // Lengths that run off the end.
     corrupt(Buffer.from([0xf0, 0xff, 0xff]));
     corrupt(Buffer.from([0x1f, 0x61, 0x01, 0x00, 0xff]));
+  });
+
+  it('reads one repetitive chunk line by line while another is decoded inside the callback', () => {
+    const chunkOf = (text: string) => Buffer.concat([Buffer.from([0xff]), lz4.compressSync(Buffer.from(text))]);
+    const a = chunkOf('a'.repeat(99) + '\n'.repeat(1) + `${'a'.repeat(99)}\n`.repeat(2000));
+    const b = chunkOf(`${'b'.repeat(99)}\n`.repeat(3000));
+    const seen: string[] = [];
+    forEachLogLine(a, 'o2001', (_stream, text) => {
+      // The inner read must not overwrite the memory the outer one is reading from.
+      if (seen.length === 1000) assert.equal(decodeLogChunk(0, b, 'o3000').length, 3000);
+      seen.push(text);
+      return true;
+    });
+    assert.equal(seen.length, 2001);
+    assert.ok(seen.every((t) => t === 'a'.repeat(99)));
+    assert.ok(decodeLogChunk(0, b, 'o3000').every((l) => l.text === 'b'.repeat(99)));
   });
 
   it('is what chunkText uses for a repetitive chunk, and a corrupt size is refused', () => {
