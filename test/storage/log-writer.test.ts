@@ -13,6 +13,17 @@ function memorySink(): { chunks: EncodedLogChunk[]; appendLogChunks: (id: number
   return { chunks, appendLogChunks: async (_id, cs) => void chunks.push(...cs), finishLog: async () => {} };
 }
 
+/** Appends `all` through one read buffer, overwritten after every append, as the worker's pipe reads are. */
+async function appendThroughOneBuffer(writer: LogWriter, all: Buffer, readBytes: number): Promise<void> {
+  const read = Buffer.alloc(readBytes);
+  for (let at = 0; at < all.length; at += read.length) {
+    const n = all.copy(read, 0, at, at + read.length);
+    const p = writer.append('o', read.subarray(0, n));
+    read.fill(0x21);
+    await p;
+  }
+}
+
 describe('LogWriter', () => {
   it('compresses chunks through one stream, each chunk inflating on its own', async () => {
     const deflater = new ChunkDeflater();
@@ -84,18 +95,10 @@ describe('LogWriter', () => {
     const sink = memorySink();
     const writer = new LogWriter(sink, 1);
     writer.transientInput = true;
-    // One read buffer, overwritten after every append, as the worker's pipe reads are.
-    const read = Buffer.alloc(64 * 1024);
     const lines: string[] = [];
     let text = '';
     for (let i = 0; i < 40_000; i++) lines.push(`line ${i} ${'y'.repeat(i % 90)}`);
-    const all = Buffer.from(lines.join('\n') + '\npartial');
-    for (let at = 0; at < all.length; at += read.length) {
-      const n = all.copy(read, 0, at, at + read.length);
-      const p = writer.append('o', read.subarray(0, n));
-      read.fill(0x21);
-      await p;
-    }
+    await appendThroughOneBuffer(writer, Buffer.from(lines.join('\n') + '\npartial'), 64 * 1024);
     await writer.finish();
     for (const c of sink.chunks) text += chunkText(c.content).toString();
     assert.equal(text, `${lines.join('\n')}\npartial\n`);
@@ -109,14 +112,8 @@ describe('LogWriter', () => {
       const sink = memorySink();
       const writer = new LogWriter(sink, 1);
       writer.transientInput = true;
-      const read = Buffer.alloc(100 * 1024);
       const all = Buffer.from(Array.from({ length: 30_000 }, (_, i) => `${name} ${i} ${'z'.repeat(i % 70)}`).join('\n') + '\n');
-      for (let at = 0; at < all.length; at += read.length) {
-        const n = all.copy(read, 0, at, at + read.length);
-        const p = writer.append('o', read.subarray(0, n));
-        read.fill(0x21);
-        await p;
-      }
+      await appendThroughOneBuffer(writer, all, 100 * 1024);
       await writer.finish();
       return { sent: all.toString(), stored: sink.chunks.map((c) => chunkText(c.content).toString()).join(''), chunks: sink.chunks.length };
     };
