@@ -25,7 +25,6 @@ interface Libc {
   attrSetFlags(attr: Buffer, flags: number): number;
   attrSetSigDefault(attr: Buffer, set: Buffer): number;
   attrSetSigMask(attr: Buffer, set: Buffer): number;
-  sigEmptySet(set: Buffer): number;
 }
 
 // glibc's values (spawn.h, bits/waitflags.h); other C libraries are not used (see loadLibc).
@@ -35,6 +34,12 @@ const POSIX_SPAWN_SETSID = 0x80;
 const WNOHANG = 1;
 /** Larger than glibc's posix_spawn_file_actions_t (80 bytes), posix_spawnattr_t (336) and sigset_t (128). */
 const OPAQUE_BYTES = 1024;
+/**
+ * glibc's sigset_t is a bit mask. Every bit set, not sigfillset's: that leaves out glibc's own
+ * two (32 and 33), which the command would then start with ignored (Node's spawn leaves none).
+ */
+const ALL_SIGNALS = Buffer.alloc(OPAQUE_BYTES, 0xff);
+const NO_SIGNALS = Buffer.alloc(OPAQUE_BYTES);
 
 let libc: Libc | null | undefined;
 
@@ -61,7 +66,6 @@ function loadLibc(): Libc | null {
       attrSetFlags: c.func('int posix_spawnattr_setflags(void *attr, short flags)'),
       attrSetSigDefault: c.func('int posix_spawnattr_setsigdefault(void *attr, void *set)'),
       attrSetSigMask: c.func('int posix_spawnattr_setsigmask(void *attr, void *set)'),
-      sigEmptySet: c.func('int sigemptyset(void *set)'),
     } as unknown as Libc;
   } catch {
     libc = null;
@@ -74,8 +78,11 @@ export function canPosixSpawn(): boolean {
   return loadLibc() !== null;
 }
 
-/** A command started by spawnInSession: what CommandRunner uses of a ChildProcess. */
-// 'error' is never emitted (spawnInSession throws instead); it is there for the caller's ChildProcess code.
+/**
+ * A command started by spawnInSession: what CommandRunner uses of a ChildProcess. 'error' is
+ * never emitted (spawnInSession throws instead); it and the null pipes let CommandRunner treat
+ * both alike.
+ */
 export class SpawnedCommand extends EventEmitter<{ exit: [code: number | null, signal: NodeJS.Signals | null]; error: [err: Error] }> {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
@@ -169,22 +176,17 @@ export function spawnInSession(spec: SessionCommandSpec): SpawnedCommand {
   const path = executable(file, spec.env, spec.cwd);
   const actions = Buffer.alloc(OPAQUE_BYTES);
   const attr = Buffer.alloc(OPAQUE_BYTES);
-  // Every bit set, not sigfillset's: that leaves out glibc's own two (32 and 33), which the
-  // child would then start with ignored (Node's spawn leaves none ignored).
-  const allSignals = Buffer.alloc(OPAQUE_BYTES, 0xff);
-  const noSignals = Buffer.alloc(OPAQUE_BYTES);
   c.actionsInit(actions);
   c.attrInit(attr);
   try {
-    c.sigEmptySet(noSignals);
     const steps = [
       c.addOpen(actions, 0, '/dev/null', fsConstants.O_RDONLY, 0),
       c.addDup2(actions, spec.stdout, 1),
       c.addDup2(actions, spec.stderr, 2),
       c.addChdir(actions, spec.cwd),
       c.attrSetFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK),
-      c.attrSetSigDefault(attr, allSignals),
-      c.attrSetSigMask(attr, noSignals),
+      c.attrSetSigDefault(attr, ALL_SIGNALS),
+      c.attrSetSigMask(attr, NO_SIGNALS),
     ];
     const failed = steps.find((rc) => rc !== 0);
     if (failed !== undefined) throw spawnError(file, failed);
