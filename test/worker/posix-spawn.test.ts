@@ -46,7 +46,9 @@ describe('spawnInSession', { skip: !canPosixSpawn() && 'posix_spawn is not usabl
 
   it('makes the command a session and group leader, with no signal ignored or blocked', async () => {
     // /proc/PID/stat: pid (comm) state ppid pgrp session …; status: SigIgn and SigBlk masks.
-    const r = await sh('cut -d" " -f1,5,6 /proc/$$/stat; grep -E "^Sig(Ign|Blk)" /proc/$$/status');
+    // The masks are read by the command itself (exec, same pid): read from a child of the shell,
+    // they could be the shell's while it blocks every signal around its vfork for that child.
+    const r = await sh('cut -d" " -f1,5,6 /proc/$$/stat; exec grep -E "^Sig(Ign|Blk)" /proc/self/status');
     const [ids, ...masks] = r.out.trim().split('\n');
     const [pid, pgrp, session] = ids!.split(' ');
     const ign = masks.find((l) => l.startsWith('SigIgn'));
